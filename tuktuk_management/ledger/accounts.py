@@ -1,0 +1,30 @@
+"""Ledger accounts (DESIGN §2) and the driver caches they maintain.
+
+Driver accounts are credit-normal: their balance is Σ credit − Σ debit over the driver's lines,
+and each is cached on ``tabTukTuk Driver``. Company accounts have no party.
+"""
+
+from __future__ import annotations
+
+DRIVER_DOCTYPE = "TukTuk Driver"
+TRANSACTION_DOCTYPE = "TukTuk Transaction"
+
+TARGET = "target"  # company share collected toward today's target -> current_balance
+DEPOSIT = "deposit"  # driver's deposit held by the company -> current_deposit_balance
+PAYABLE = "payable"  # driver share not yet paid out -> payout_pending
+
+PAYBILL = "paybill"  # cash received on the paybill
+B2C = "b2c"  # cash paid out by B2C
+REVENUE = "revenue"  # closed target collections
+SUSPENSE = "suspense"  # money received that could not be allocated
+OPENING = "opening"  # counter-account of opening balances loaded with the fleet
+
+DRIVER_ACCOUNTS = (TARGET, DEPOSIT, PAYABLE)
+COMPANY_ACCOUNTS = (PAYBILL, B2C, REVENUE, SUSPENSE, OPENING)
+ALL_ACCOUNTS = DRIVER_ACCOUNTS + COMPANY_ACCOUNTS
+
+CACHE_FIELD = {
+	TARGET: "current_balance",
+	DEPOSIT: "current_deposit_balance",
+	PAYABLE: "payout_pending",
+}

@@ -1,0 +1,135 @@
+"""TukTuk Callback Log: every callback body stored first, then processed and marked (DESIGN §3).
+
+The store is its own unit of work (the caller commits right after :func:`store_callback`), so a
+body is never lost even if processing fails; :func:`process_logged_confirmation` applies it and
+marks the log in the same transaction as the payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from tuktuk_management.daraja import models
+from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.writer import new_name
+
+C2B_CONFIRMATION = "C2B Confirmation"
+C2B_VALIDATION = "C2B Validation"
+B2C_RESULT = "B2C Result"
+B2C_TIMEOUT = "B2C Timeout"
+
+RECEIVED = "Received"
+FAILED = "Failed"
+REJECTED = "Rejected"
+
+STORED_BODY_CHARS_MAX = 65_536
+REJECTED_BODY_CHARS_MAX = 4_096
+ERROR_CHARS_MAX = 1_000
+ATTEMPTS_MAX = 5
+PENDING_BATCH_MAX = 200
+
+
+def store_callback(
+	db: Database,
+	*,
+	endpoint: str,
+	raw_body: bytes | str,
+	received_at: datetime,
+	source_ip: str | None = None,
+	status: str = RECEIVED,
+	error: str = "",
+	user: str = "Guest",
+) -> str:
+	"""Insert a TukTuk Callback Log row for ``raw_body`` exactly as received; return its name.
+
+	Bodies are truncated to STORED_BODY_CHARS_MAX characters (REJECTED_BODY_CHARS_MAX for
+	Rejected calls, which may be hostile). ``trans_id`` is copied from the body when it has a
+	well-formed TransID. The caller commits.
+	"""
+	text = raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
+	text = text[: REJECTED_BODY_CHARS_MAX if status == REJECTED else STORED_BODY_CHARS_MAX]
+	name = new_name()
+	db.sql(
+		"""insert into `tabTukTuk Callback Log` (name, creation, modified, modified_by, owner, docstatus,
+		idx, endpoint, status, received_at, source_ip, trans_id, attempts, error, raw_body)
+		values (%s, %s, %s, %s, %s, 0, 0, %s, %s, %s, %s, %s, 0, %s, %s)""",
+		(
+			name,
+			received_at,
+			received_at,
+			user,
+			user,
+			endpoint,
+			status,
+			received_at,
+			(source_ip or "")[:140],
+			models.trans_id_of(text) if status != REJECTED else "",
+			error[:ERROR_CHARS_MAX],
+			text,
+		),
+	)
+	return name
+
+
+def mark_callback(
+	db: Database,
+	name: str,
+	*,
+	status: str,
+	now: datetime,
+	error: str = "",
+	transaction: str | None = None,
+	count_attempt: bool = True,
+) -> None:
+	"""Set a log's status, error text and linked transaction; count the processing attempt."""
+	db.sql(
+		"""update `tabTukTuk Callback Log` set status = %s, error = %s, transaction = %s,
+		processed_at = %s, modified = %s, attempts = attempts + %s where name = %s""",
+		(status, error[:ERROR_CHARS_MAX], transaction, now, now, 1 if count_attempt else 0, name),
+	)
+
+
+def process_logged_confirmation(
+	db: Database,
+	name: str,
+	raw_body: bytes | str | dict,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	on_step: Callable[[str], None] | None = None,
+) -> c2b.C2BOutcome:
+	"""Apply a stored confirmation and mark its log, in the caller's transaction.
+
+	While TukTuk Settings' ``processing_paused`` is on, nothing is applied and the log stays
+	Received (the scheduled job applies it later). Returns the outcome.
+	"""
+	if settings.processing_paused:
+		return c2b.C2BOutcome(c2b.PAUSED, trans_id=models.trans_id_of(raw_body))
+	outcome = c2b.process_confirmation(
+		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
+	)
+	mark_callback(db, name, status=outcome.status, now=now, error=outcome.reason, transaction=outcome.transaction)
+	return outcome
+
+
+def mark_failed(db: Database, name: str, exc: BaseException, *, now: datetime) -> None:
+	"""Record an unexpected processing error (class and message, no traceback) as Failed."""
+	mark_callback(db, name, status=FAILED, now=now, error=f"{type(exc).__name__}: {exc}")
+
+
+def pending_confirmations(db: Database, *, limit: int = PENDING_BATCH_MAX) -> list[tuple[str, str]]:
+	"""Stored confirmations still to apply (Received, or Failed with attempts left), oldest first.
+
+	Returns at most ``limit`` ``(name, raw_body)`` pairs.
+	"""
+	assert 0 < limit <= PENDING_BATCH_MAX
+	rows = db.sql(
+		"""select name, raw_body from `tabTukTuk Callback Log`
+		where endpoint = %s and status in (%s, %s) and attempts < %s
+		order by received_at, name limit %s""",
+		(C2B_CONFIRMATION, RECEIVED, FAILED, ATTEMPTS_MAX, limit),
+	)
+	return [(name, raw_body) for name, raw_body in rows]

@@ -1,0 +1,84 @@
+"""TukTuk Settings as the core reads them, straight from ``tabSingles`` (same SQL under Frappe)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.money import to_kes, to_percent
+
+SETTINGS_DOCTYPE = "TukTuk Settings"
+DEFAULT_TIMEZONE = "Africa/Nairobi"
+DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
+DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+	"""The non-secret settings the money rules need.
+
+	Sources: TukTuk Settings fields ``global_daily_target`` (KES), ``global_fare_percentage``
+	(driver's share, percent), ``mpesa_paybill`` (expected BusinessShortCode, "" = not checked),
+	``processing_paused``, ``allowed_callback_ips``; the site time zone is System Settings
+	``time_zone`` (default Africa/Nairobi).
+	"""
+
+	global_daily_target_kes: int = DEFAULT_GLOBAL_DAILY_TARGET_KES
+	global_fare_percentage: Decimal = DEFAULT_GLOBAL_FARE_PERCENTAGE
+	mpesa_paybill: str = ""
+	processing_paused: bool = False
+	allowed_callback_ips: str = ""
+	site_timezone: str = DEFAULT_TIMEZONE
+
+
+def load_settings(db: Database) -> LedgerSettings:
+	"""Read TukTuk Settings and the site time zone in one query; missing values take defaults."""
+	rows = db.sql(
+		"""select doctype, field, value from `tabSingles`
+		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
+			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips'))
+		or (doctype = 'System Settings' and field = 'time_zone')""",
+		(SETTINGS_DOCTYPE,),
+	)
+	values = {(doctype, field): value for doctype, field, value in rows}
+	settings_value = {field: value for (doctype, field), value in values.items() if doctype == SETTINGS_DOCTYPE}
+	target_kes = to_kes(settings_value.get("global_daily_target") or DEFAULT_GLOBAL_DAILY_TARGET_KES)
+	fare_percentage = to_percent(settings_value.get("global_fare_percentage") or DEFAULT_GLOBAL_FARE_PERCENTAGE)
+	return LedgerSettings(
+		global_daily_target_kes=target_kes,
+		global_fare_percentage=fare_percentage,
+		mpesa_paybill=(settings_value.get("mpesa_paybill") or "").strip(),
+		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
+		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
+		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
+	)
+
+
+def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+	"""``allowed_callback_ips`` (one IP or CIDR per line or comma separated) as networks.
+
+	Raises ValueError naming the first entry that is not an IP address or network.
+	"""
+	networks = []
+	for entry in text.replace(",", "\n").splitlines():
+		entry = entry.strip()
+		if entry:
+			try:
+				networks.append(ipaddress.ip_network(entry, strict=False))
+			except ValueError as exc:
+				raise ValueError(f"not an IP address or network: {entry!r}") from exc
+	return networks
+
+
+def ip_allowed(source_ip: str | None, allowlist_text: str) -> bool:
+	"""True if the allowlist is empty or ``source_ip`` falls in one of its networks."""
+	networks = parse_ip_allowlist(allowlist_text)
+	if not networks:
+		return True
+	try:
+		address = ipaddress.ip_address((source_ip or "").strip())
+	except ValueError:
+		return False
+	return any(address in network for network in networks)

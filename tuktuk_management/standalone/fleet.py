@@ -1,0 +1,87 @@
+"""Loading fixtures (Frappe fixture form) into the standalone database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger.drivers import normalize_account, normalize_sunny_id, refresh_left_to_target
+from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.opening import post_opening_balances
+from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
+from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, set_single_value
+
+LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
+FIXTURE_DOCS_MAX = 100_000
+STANDARD_KEYS = frozenset({"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"})
+OPENING_FIELDS = {
+	"current_balance": accounts.TARGET,
+	"current_deposit_balance": accounts.DEPOSIT,
+	"payout_pending": accounts.PAYABLE,
+}
+
+
+class FixtureError(ValueError):
+	pass
+
+
+def _fields(doctypes: dict[str, dict], doctype: str) -> dict[str, dict]:
+	return {f["fieldname"]: f for f in doctypes[doctype]["fields"] if f["fieldtype"] not in NO_COLUMN_TYPES}
+
+
+def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]:
+	"""Insert TukTuk Settings, TukTuk Vehicle and TukTuk Driver documents; return counts per DocType.
+
+	Settings come first, then vehicles, then drivers, whatever the file order. A driver's
+	non-zero ``current_balance``/``current_deposit_balance``/``payout_pending`` is posted as an
+	opening voucher (so caches equal ledger sums from the start). Raises :class:`FixtureError`
+	for an unknown DocType or field, a bad Sunny ID or account; the caller rolls back.
+	"""
+	if not isinstance(documents, list) or len(documents) > FIXTURE_DOCS_MAX:
+		raise FixtureError(f"fixtures must be a JSON list of at most {FIXTURE_DOCS_MAX} documents")
+	doctypes = {d["name"]: d for d in load_doctypes()}
+	counts = dict.fromkeys(LOADABLE, 0)
+	for doc in documents:
+		if not isinstance(doc, dict) or doc.get("doctype") not in LOADABLE:
+			raise FixtureError(f"each document needs a doctype among {', '.join(LOADABLE)}: {str(doc)[:80]}")
+		unknown = set(doc) - STANDARD_KEYS - set(_fields(doctypes, doc["doctype"]))
+		if unknown:
+			raise FixtureError(f"{doc['doctype']} has no field(s) {', '.join(sorted(unknown))}")
+	ordered = sorted(documents, key=lambda doc: LOADABLE.index(doc["doctype"]))
+	drivers_with_opening: list[tuple[str, dict[str, int]]] = []
+	for doc in ordered:
+		doctype = doc["doctype"]
+		fields = _fields(doctypes, doctype)
+		values = {key: value for key, value in doc.items() if key not in STANDARD_KEYS}
+		if doctype == SETTINGS_DOCTYPE:
+			for key, value in values.items():
+				if fields[key]["fieldtype"] != "Password":
+					set_single_value(db, SETTINGS_DOCTYPE, key, value)
+			counts[doctype] += 1
+			continue
+		try:
+			if doctype == "TukTuk Vehicle":
+				values["mpesa_account"] = normalize_account(values.get("mpesa_account"))
+				name = doc.get("name") or values.get("tuktuk_id")
+			else:
+				values["sunny_id"] = normalize_sunny_id(values.get("sunny_id"))
+				name = doc.get("name") or values["sunny_id"]
+				opening = {OPENING_FIELDS[k]: to_kes(values.pop(k, 0)) for k in list(OPENING_FIELDS)}
+				values.pop("left_to_target", None)
+				if any(opening.values()):
+					drivers_with_opening.append((name, opening))
+		except ValueError as exc:
+			raise FixtureError(f"{doctype} {doc.get('name') or ''}: {exc}") from exc
+		if not name:
+			raise FixtureError(f"{doctype} needs a name")
+		columns = ["name", "creation", "modified", "modified_by", "owner", *values]
+		db.sql(
+			f"insert into `tab{doctype}` ({', '.join(f'`{c}`' for c in columns)}) "
+			f"values ({', '.join(['%s'] * len(columns))})",
+			(name, now, now, "Administrator", "Administrator", *values.values()),
+		)
+		counts[doctype] += 1
+	for driver, opening in drivers_with_opening:
+		post_opening_balances(db, driver, balances_kes=opening, now=now)
+	refresh_left_to_target(db, load_settings(db))
+	return counts
