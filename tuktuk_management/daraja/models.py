@@ -22,6 +22,7 @@ CALLBACK_BODY_BYTES_MAX = 16_384
 TRANSACTION_AMOUNT_KES_MAX = 250_000  # M-Pesa's per-transaction limit
 TRANS_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{6,20}$")
 TRANS_TIME_FORMAT = "%Y%m%d%H%M%S"
+AMOUNT_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,9})?$")
 
 # Validation reply codes (shared/daraja/c2b_validation_responses.json).
 ACCEPT = "0"
@@ -122,8 +123,11 @@ class C2BCallback(BaseModel):
 
 def check_amount(raw_amount: Any) -> int:
 	"""``TransAmount`` as whole KES, or :class:`InvalidCallback` with ``C2B00013``."""
+	text = repr(raw_amount) if isinstance(raw_amount, float) else str(_as_text(raw_amount)).strip()
+	if isinstance(raw_amount, bool) or not AMOUNT_PATTERN.match(text):
+		raise InvalidCallback(f"TransAmount is not a positive decimal number: {raw_amount!r}", INVALID_AMOUNT)
 	try:
-		amount = Decimal(str(_as_text(raw_amount)).strip())
+		amount = Decimal(text)
 	except (InvalidOperation, ValueError) as exc:
 		raise InvalidCallback(f"TransAmount is not a number: {raw_amount!r}", INVALID_AMOUNT) from exc
 	if not amount.is_finite() or amount != amount.to_integral_value():

@@ -1,0 +1,147 @@
+"""Redelivery, conflicts and malformed bodies: nothing double-counted, nothing crashes (DESIGN §3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import c2b_body, counts, driver_state, make_driver, make_vehicle, raw, set_settings
+from tuktuk_management.cli import handle_confirmation
+from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger.callback_log import pending_confirmations, process_logged_confirmation
+from tuktuk_management.ledger.reconcile import check_books
+from tuktuk_management.ledger.settings import load_settings
+
+
+@pytest.fixture
+def fleet(db):
+	make_vehicle(db, "TT001")
+	make_driver(db, "D000001", "TT001")
+	make_vehicle(db, "TT002")
+	make_driver(db, "D000002", "TT002")
+	db.commit()
+
+
+def log_rows(db):
+	return db.sql("select status, trans_id, error from `tabTukTuk Callback Log` order by received_at, name", as_dict=True)
+
+
+def test_redelivery_changes_nothing_and_is_acknowledged(db, fleet):
+	body = raw(c2b_body("TT001", 300, "RKL51ZDR4F"))
+	assert handle_confirmation(db, body) == c2b.PROCESSED
+	state, before = driver_state(db, "D000001"), counts(db)
+	for _ in range(3):
+		assert handle_confirmation(db, body) == c2b.DUPLICATE
+	assert driver_state(db, "D000001") == state
+	assert counts(db) == before
+	assert [row["status"] for row in log_rows(db)] == ["Processed"] + ["Duplicate"] * 3
+	assert check_books(db).clean
+
+
+def test_redelivery_with_other_whitespace_or_case_is_still_a_duplicate(db, fleet):
+	assert handle_confirmation(db, raw(c2b_body("TT001", 300, "ABC1234567"))) == c2b.PROCESSED
+	assert handle_confirmation(db, raw(c2b_body(" tt001 ", "300", "abc1234567"))) == c2b.DUPLICATE
+
+
+@pytest.mark.parametrize(
+	("changes", "what"),
+	[({"TransAmount": "301.00"}, "amount"), ({"BillRefNumber": "TT002"}, "account number")],
+)
+def test_same_trans_id_with_different_body_is_a_conflict_not_applied(db, fleet, changes, what):
+	first = c2b_body("TT001", 300, "QWE1234567")
+	assert handle_confirmation(db, raw(first)) == c2b.PROCESSED
+	states, before = {d: driver_state(db, d) for d in ("D000001", "D000002")}, counts(db)
+	assert handle_confirmation(db, raw({**first, **changes})) == c2b.CONFLICT
+	assert {d: driver_state(db, d) for d in states} == states
+	assert counts(db) == before
+	last = log_rows(db)[-1]
+	assert last["status"] == "Conflict" and what in last["error"] and last["trans_id"] == "QWE1234567"
+
+
+@pytest.mark.parametrize(
+	"body",
+	[
+		"",
+		"not json",
+		"[]",
+		'"a string"',
+		"{}",
+		'{"TransID": null}',
+		raw(c2b_body("TT001", "99.50")),
+		raw(c2b_body("TT001", "0")),
+		raw(c2b_body("TT001", "-100")),
+		raw(c2b_body("TT001", "1e3")),
+		raw(c2b_body("TT001", "NaN")),
+		raw(c2b_body("TT001", "Infinity")),
+		raw(c2b_body("TT001", 100, TransID="")),
+		raw(c2b_body("TT001", 100, TransID="ab;drop")),
+		raw(c2b_body("TT001", 100, TransTime="2026-11-21")),
+		raw(c2b_body("TT001", 100, BusinessShortCode="174379")),
+		raw({k: v for k, v in c2b_body("TT001", 100).items() if k != "TransAmount"}),
+		"{" * 50_000,
+	],
+)
+def test_malformed_bodies_are_stored_flagged_and_touch_no_balance(db, fleet, body):
+	before, state = counts(db), driver_state(db, "D000001")
+	assert handle_confirmation(db, body) == c2b.INVALID
+	assert counts(db) == before and driver_state(db, "D000001") == state
+	rows = log_rows(db)
+	assert len(rows) == 1 and rows[0]["status"] == "Invalid" and rows[0]["error"]
+	stored = db.sql("select raw_body from `tabTukTuk Callback Log`")[0][0]
+	assert stored == body[: len(stored)]
+
+
+json_values = st.recursive(
+	st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+	lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+	max_leaves=20,
+)
+field_values = st.none() | st.integers(-10**6, 10**6) | st.text(max_size=25) | st.floats() | st.booleans()
+
+
+@st.composite
+def mutated_bodies(draw):
+	"""A valid body with some fields removed or replaced by junk, or arbitrary JSON."""
+	if draw(st.booleans()):
+		return json.dumps(draw(json_values))
+	body = c2b_body("TT001", 100)
+	for key in draw(st.lists(st.sampled_from(sorted(body)), max_size=4, unique=True)):
+		if draw(st.booleans()):
+			del body[key]
+		else:
+			body[key] = draw(field_values)
+	return json.dumps(body)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bodies=st.lists(mutated_bodies(), min_size=1, max_size=5))
+def test_fuzzed_bodies_never_raise_and_never_break_the_books(db, fleet, bodies):
+	for body in bodies:
+		status = handle_confirmation(db, body)
+		assert status in {c2b.PROCESSED, c2b.DUPLICATE, c2b.CONFLICT, c2b.UNALLOCATED, c2b.INVALID}
+	assert check_books(db).clean
+	# whatever was applied was a well-formed payment: every transaction amount is a positive integer
+	amounts = [int(a) for (a,) in db.sql("select amount from `tabTukTuk Transaction`")]
+	assert all(0 < amount <= 250_000 for amount in amounts)
+
+
+def test_processing_paused_stores_and_waits(db, fleet):
+	set_settings(db, processing_paused=1)
+	db.commit()
+	body = raw(c2b_body("TT001", 100))
+	assert handle_confirmation(db, body) == "Received"
+	assert counts(db)["TukTuk Transaction"] == 0
+	set_settings(db, processing_paused=0)
+	db.commit()
+	pending = pending_confirmations(db, limit=10)
+	assert len(pending) == 1
+	name, raw_body = pending[0]
+	outcome = process_logged_confirmation(db, name, raw_body, settings=load_settings(db), now=datetime(2026, 11, 21, 13))
+	db.commit()
+	assert outcome.status == c2b.PROCESSED
+	assert pending_confirmations(db, limit=10) == []
+	assert driver_state(db, "D000001")["current_balance"] == 50
