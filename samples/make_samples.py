@@ -34,8 +34,13 @@ def fleet() -> list[dict]:
 	]
 	for number in range(1, 11):
 		docs.append(
-			{"doctype": "TukTuk Vehicle", "name": f"TT{number:03d}", "tuktuk_id": f"TT{number:03d}",
-			 "mpesa_account": f"TT{number:03d}", "status": "Active"}
+			{
+				"doctype": "TukTuk Vehicle",
+				"name": f"TT{number:03d}",
+				"tuktuk_id": f"TT{number:03d}",
+				"mpesa_account": f"TT{number:03d}",
+				"status": "Active",
+			}
 		)
 	for number in range(1, 10):
 		driver = {
@@ -135,7 +140,9 @@ def write_jsonl(path: Path, bodies: list[dict]) -> None:
 
 def main() -> None:
 	parser = argparse.ArgumentParser()
-	parser.add_argument("--hot", type=int, default=0, help="write N payments to vehicle TT001 (+10%% redelivered)")
+	parser.add_argument(
+		"--hot", type=int, default=0, help="write N payments to vehicle TT001 (+10%% redelivered)"
+	)
 	parser.add_argument("--out", type=Path)
 	args = parser.parse_args()
 	if args.hot:

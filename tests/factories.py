@@ -48,12 +48,26 @@ def make_driver(
 		"""insert into `tabTukTuk Driver` (name, creation, modified, owner, modified_by, driver_name, sunny_id,
 		mpesa_number, status, assigned_tuktuk, daily_target, fare_percentage)
 		values (%s, %s, %s, 'Administrator', 'Administrator', %s, %s, '254700000000', %s, %s, %s, %s)""",
-		(sunny_id, CREATED, CREATED, f"Driver {sunny_id}", sunny_id, status, tuktuk, daily_target, fare_percentage),
+		(
+			sunny_id,
+			CREATED,
+			CREATED,
+			f"Driver {sunny_id}",
+			sunny_id,
+			status,
+			tuktuk,
+			daily_target,
+			fare_percentage,
+		),
 	)
 	post_opening_balances(
 		db,
 		sunny_id,
-		balances_kes={"target": current_balance, "deposit": current_deposit_balance, "payable": payout_pending},
+		balances_kes={
+			"target": current_balance,
+			"deposit": current_deposit_balance,
+			"payable": payout_pending,
+		},
 		now=CREATED,
 	)
 	refresh_left_to_target(db, load_settings(db), sunny_id)

@@ -9,15 +9,24 @@ import pytest
 
 from tests.factories import c2b_body, counts, driver_state, make_driver, make_vehicle, raw
 from tuktuk_management.ledger import c2b
-from tuktuk_management.ledger.callback_log import C2B_CONFIRMATION, process_logged_confirmation, store_callback
+from tuktuk_management.ledger.callback_log import (
+	C2B_CONFIRMATION,
+	process_logged_confirmation,
+	store_callback,
+)
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.standalone.db import MariaDB
 
 PAYMENT_STEPS = ["transaction_inserted", "ledger_lines_inserted", "caches_updated", "payout_queued"]
-CASES = [("TT001", step) for step in PAYMENT_STEPS] + [
-	("D000002", step) for step in PAYMENT_STEPS[:3]  # a repayment queues no payout
-] + [("NOWHERE", step) for step in PAYMENT_STEPS[:3]]  # suspense
+CASES = (
+	[("TT001", step) for step in PAYMENT_STEPS]
+	+ [
+		("D000002", step)
+		for step in PAYMENT_STEPS[:3]  # a repayment queues no payout
+	]
+	+ [("NOWHERE", step) for step in PAYMENT_STEPS[:3]]
+)  # suspense
 
 
 class Injected(Exception):
@@ -53,7 +62,9 @@ def test_failure_at_each_step_persists_nothing(db, fleet, now, account, step):
 	before = snapshot(db)
 	reached: list[str] = []
 	with pytest.raises(Injected):
-		process_logged_confirmation(db, log, body, settings=load_settings(db), now=now, on_step=fail_at(step, reached))
+		process_logged_confirmation(
+			db, log, body, settings=load_settings(db), now=now, on_step=fail_at(step, reached)
+		)
 	assert reached[-1] == step  # the failure really happened at that step
 	db.rollback()
 	assert snapshot(db) == before
@@ -72,7 +83,9 @@ def test_savepoint_keeps_the_callers_earlier_work(db, fleet, now):
 	body = raw(c2b_body("TT001", 400))
 	log = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=body, received_at=now)  # not committed
 	with pytest.raises(Injected):
-		c2b.process_confirmation(db, body, settings=load_settings(db), now=now, on_step=fail_at("caches_updated", []))
+		c2b.process_confirmation(
+			db, body, settings=load_settings(db), now=now, on_step=fail_at("caches_updated", [])
+		)
 	assert db.sql("select count(*) from `tabTukTuk Callback Log` where name = %s", (log,))[0][0] == 1
 	db.commit()
 	assert counts(db)["TukTuk Transaction"] == 0
@@ -88,7 +101,9 @@ def _crash_child(url, body, step):
 		if name == step:
 			os._exit(17)
 
-	c2b.process_confirmation(db, body, settings=load_settings(db), now=datetime(2026, 11, 21), on_step=on_step)
+	c2b.process_confirmation(
+		db, body, settings=load_settings(db), now=datetime(2026, 11, 21), on_step=on_step
+	)
 	db.commit()
 	os._exit(0)
 

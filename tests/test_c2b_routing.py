@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import c2b_body, counts, driver_state, ledger_sum, make_driver, make_vehicle, set_settings
+from tests.factories import (
+	c2b_body,
+	counts,
+	driver_state,
+	ledger_sum,
+	make_driver,
+	make_vehicle,
+	set_settings,
+)
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
@@ -48,7 +56,9 @@ def test_vehicle_payment_routes_to_its_active_driver(db, fleet, now, account):
 		"payout_pending": 50,
 	}
 	payout = db.sql("select driver, amount, status, transaction from `tabTukTuk Payout`", as_dict=True)
-	assert payout == [{"driver": "D000001", "amount": 50, "status": "Queued", "transaction": outcome.transaction}]
+	assert payout == [
+		{"driver": "D000001", "amount": 50, "status": "Queued", "transaction": outcome.transaction}
+	]
 	lines = db.sql(
 		"select account, party, debit, credit from `tabTukTuk Ledger Entry` where voucher_no = %s order by idx",
 		(outcome.transaction,),
@@ -116,7 +126,9 @@ def test_unroutable_money_goes_to_suspense_never_dropped(db, fleet, now, account
 	assert row["transaction_type"] == "Unallocated" and row["payment_status"] == "Unallocated"
 	assert row["driver"] is None and row["amount"] == 250 and reason in row["unallocated_reason"]
 	assert ledger_sum(db, None, "suspense") == 0  # suspense has no party
-	suspense = db.sql("select sum(credit) - sum(debit) from `tabTukTuk Ledger Entry` where account = 'suspense'")
+	suspense = db.sql(
+		"select sum(credit) - sum(debit) from `tabTukTuk Ledger Entry` where account = 'suspense'"
+	)
 	assert int(suspense[0][0]) == 250
 	assert {d: driver_state(db, d) for d in before} == before
 	assert counts(db)["TukTuk Payout"] == 0

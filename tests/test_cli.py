@@ -32,18 +32,32 @@ def run(url, *args, env_url=False):
 		env = {**os.environ, "TUKTUK_DB_URL": url}
 	else:
 		command += ["--db-url", url]
-	return subprocess.run(command + list(args), cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+	return subprocess.run(
+		command + list(args), cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+	)
 
 
 def test_main_job_end_to_end_on_the_samples(cli_url):
 	assert run(cli_url, "init").returncode == 0
 	loaded = run(cli_url, "load", str(SAMPLES / "fleet.json"))
 	assert loaded.returncode == 0, loaded.stderr
-	assert json.loads(loaded.stdout)["loaded"] == {"TukTuk Settings": 1, "TukTuk Vehicle": 10, "TukTuk Driver": 9}
+	assert json.loads(loaded.stdout)["loaded"] == {
+		"TukTuk Settings": 1,
+		"TukTuk Vehicle": 10,
+		"TukTuk Driver": 9,
+	}
 	replayed = run(cli_url, "replay", str(SAMPLES / "callbacks.jsonl"), "--workers", "4")
 	assert replayed.returncode == 0, replayed.stderr
 	summary = json.loads(replayed.stdout)
-	assert set(summary) == {"received", "applied", "duplicates", "conflicts", "unallocated", "invalid", "errors"}
+	assert set(summary) == {
+		"received",
+		"applied",
+		"duplicates",
+		"conflicts",
+		"unallocated",
+		"invalid",
+		"errors",
+	}
 	lines = [line for line in (SAMPLES / "callbacks.jsonl").read_text().splitlines() if line.strip()]
 	assert summary["received"] == len(lines)
 	assert sum(v for k, v in summary.items() if k != "received") == summary["received"]
@@ -51,7 +65,13 @@ def test_main_job_end_to_end_on_the_samples(cli_url):
 	assert summary["unallocated"] > 0 and summary["errors"] == 0
 	balances = json.loads(run(cli_url, "balances", env_url=True).stdout)
 	assert [b["driver"] for b in balances] == [f"D{n:06d}" for n in range(1, 10)]
-	assert set(balances[0]) == {"driver", "current_balance", "left_to_target", "current_deposit_balance", "payout_pending"}
+	assert set(balances[0]) == {
+		"driver",
+		"current_balance",
+		"left_to_target",
+		"current_deposit_balance",
+		"payout_pending",
+	}
 	opening = next(b for b in balances if b["driver"] == "D000004")
 	assert opening["current_deposit_balance"] >= 500  # the opening deposit was posted, not just copied
 	reconciled = run(cli_url, "reconcile")
@@ -96,7 +116,9 @@ def test_unbalanced_voucher_written_behind_the_apps_back_is_reported(cli_url):
 	assert report["unbalanced_vouchers"] == [
 		{"voucher_type": "TukTuk Transaction", "voucher_no": "NOSUCHTX", "difference": 10}
 	]
-	assert report["postings_without_document"] == [{"voucher_type": "TukTuk Transaction", "voucher_no": "NOSUCHTX"}]
+	assert report["postings_without_document"] == [
+		{"voucher_type": "TukTuk Transaction", "voucher_no": "NOSUCHTX"}
+	]
 	assert report["ledger_total_kes"] == 10
 
 

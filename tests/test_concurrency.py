@@ -41,7 +41,9 @@ def test_hot_driver_every_callback_delivered_by_every_process(db, db_url):
 
 	context = multiprocessing.get_context("fork")
 	results = context.Queue()
-	processes = [context.Process(target=_deliver_all, args=(db_url, bodies, seed, results)) for seed in range(WORKERS)]
+	processes = [
+		context.Process(target=_deliver_all, args=(db_url, bodies, seed, results)) for seed in range(WORKERS)
+	]
 	for process in processes:
 		process.start()
 	statuses = [status for _ in processes for status in results.get(timeout=300)]
@@ -88,7 +90,9 @@ def test_parallel_replay_matches_sequential_replay(db, db_url):
 	db.sql("delete from `tabTukTuk Ledger Entry`")
 	db.sql("delete from `tabTukTuk Payout`")
 	db.sql("delete from `tabTukTuk Callback Log`")
-	db.sql("update `tabTukTuk Driver` set current_balance = 0, payout_pending = 0, current_deposit_balance = 0")
+	db.sql(
+		"update `tabTukTuk Driver` set current_balance = 0, payout_pending = 0, current_deposit_balance = 0"
+	)
 	db.commit()
 	sequential_summary = replay(db_url, bodies, workers=1)
 	assert sequential_summary == summary
@@ -96,5 +100,8 @@ def test_parallel_replay_matches_sequential_replay(db, db_url):
 	for driver, state in parallel.items():
 		sequential = driver_state(db, driver)
 		assert sequential["current_balance"] == state["current_balance"]
-		assert sum(sequential.values()) - sequential["left_to_target"] == sum(state.values()) - state["left_to_target"]
+		assert (
+			sum(sequential.values()) - sequential["left_to_target"]
+			== sum(state.values()) - state["left_to_target"]
+		)
 	assert check_books(db).clean

@@ -27,7 +27,10 @@ def fleet(db):
 
 
 def log_rows(db):
-	return db.sql("select status, trans_id, error from `tabTukTuk Callback Log` order by received_at, name", as_dict=True)
+	return db.sql(
+		"select status, trans_id, error from `tabTukTuk Callback Log` order by received_at, name",
+		as_dict=True,
+	)
 
 
 def test_redelivery_changes_nothing_and_is_acknowledged(db, fleet):
@@ -97,10 +100,12 @@ def test_malformed_bodies_are_stored_flagged_and_touch_no_balance(db, fleet, bod
 
 json_values = st.recursive(
 	st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
-	lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+	lambda children: (
+		st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+	),
 	max_leaves=20,
 )
-field_values = st.none() | st.integers(-10**6, 10**6) | st.text(max_size=25) | st.floats() | st.booleans()
+field_values = st.none() | st.integers(-(10**6), 10**6) | st.text(max_size=25) | st.floats() | st.booleans()
 
 
 @st.composite
@@ -140,7 +145,9 @@ def test_processing_paused_stores_and_waits(db, fleet):
 	pending = pending_confirmations(db, limit=10)
 	assert len(pending) == 1
 	name, raw_body = pending[0]
-	outcome = process_logged_confirmation(db, name, raw_body, settings=load_settings(db), now=datetime(2026, 11, 21, 13))
+	outcome = process_logged_confirmation(
+		db, name, raw_body, settings=load_settings(db), now=datetime(2026, 11, 21, 13)
+	)
 	db.commit()
 	assert outcome.status == c2b.PROCESSED
 	assert pending_confirmations(db, limit=10) == []

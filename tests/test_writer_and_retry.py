@@ -28,7 +28,10 @@ def test_unbalanced_voucher_is_refused_with_the_difference_and_writes_nothing(db
 			db,
 			voucher_type="TukTuk Driver",
 			voucher_no="D000001",
-			lines=[PostingLine("paybill", debit_kes=110), PostingLine("target", credit_kes=100, party="D000001")],
+			lines=[
+				PostingLine("paybill", debit_kes=110),
+				PostingLine("target", credit_kes=100, party="D000001"),
+			],
 			posting_datetime=now,
 			locked=locked,
 		)

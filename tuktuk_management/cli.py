@@ -93,7 +93,9 @@ def handle_confirmation(db: MariaDB, raw_body: str, *, source_ip: str = "replay"
 	"""The webhook's flow after its token check; returns the callback log status."""
 	settings = load_settings(db)
 	now = site_now(settings.site_timezone)
-	log_name = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip)
+	log_name = store_callback(
+		db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
+	)
 	db.commit()
 	try:
 		outcome = run_with_retry(
@@ -191,7 +193,9 @@ def cmd_reconcile(url: DatabaseURL) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-	parser = argparse.ArgumentParser(prog="python -m tuktuk_management.cli", description=__doc__.split("\n")[0])
+	parser = argparse.ArgumentParser(
+		prog="python -m tuktuk_management.cli", description=__doc__.split("\n")[0]
+	)
 	parser.add_argument(
 		"--db-url",
 		default=os.environ.get("TUKTUK_DB_URL"),
@@ -199,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 	)
 	commands = parser.add_subparsers(dest="command", required=True)
 	commands.add_parser("init", help="(re)create the database and its tables from the DocType JSON")
-	load = commands.add_parser("load", help="load TukTuk Settings/Vehicle/Driver fixtures (Frappe fixture form)")
+	load = commands.add_parser(
+		"load", help="load TukTuk Settings/Vehicle/Driver fixtures (Frappe fixture form)"
+	)
 	load.add_argument("fixtures")
 	replay_parser = commands.add_parser("replay", help="process a JSONL file of C2B confirmation bodies")
 	replay_parser.add_argument("callbacks")

@@ -222,7 +222,9 @@ def process_confirmation(
 	except models.InvalidCallback as exc:
 		return C2BOutcome(INVALID, trans_id=models.trans_id_of(body), reason=exc.reason)
 	if settings.mpesa_paybill and callback.BusinessShortCode != settings.mpesa_paybill:
-		return C2BOutcome(INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill")
+		return C2BOutcome(
+			INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill"
+		)
 
 	existing = _compare_existing(db, callback, locking=False)
 	if existing:
@@ -230,7 +232,9 @@ def process_confirmation(
 
 	db.savepoint(SAVEPOINT)
 	try:
-		outcome = _apply(db, callback, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step)
+		outcome = _apply(
+			db, callback, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step
+		)
 	except Exception as exc:
 		db.rollback(save_point=SAVEPOINT)
 		if is_duplicate_entry(exc):
@@ -263,9 +267,13 @@ def _apply(
 		row = locked.rows.get(route.driver)
 		# The route was read without locks: confirm it under the driver's row lock.
 		if row is None or row.status != "Active":
-			route = Route("Unallocated", tuktuk=route.tuktuk, reason="driver changed while the payment was routed")
+			route = Route(
+				"Unallocated", tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
+			)
 		elif route.kind == PAYMENT and row.assigned_tuktuk != route.tuktuk:
-			route = Route("Unallocated", tuktuk=route.tuktuk, reason="vehicle assignment changed while routing")
+			route = Route(
+				"Unallocated", tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
+			)
 		else:
 			target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
 
@@ -320,7 +328,9 @@ def _apply(
 		if split.driver_share_kes:
 			lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
 		if split.deposit_contribution_kes:
-			lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
+			lines.append(
+				PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver)
+			)
 	post_voucher(
 		db,
 		voucher_type=accounts.TRANSACTION_DOCTYPE,
@@ -339,7 +349,22 @@ def _apply(
 		payout = new_name()
 		db.sql(
 			_INSERT_PAYOUT,
-			(payout, now, now, user, user, 0, 0, driver, split.driver_share_kes, "Queued", trans_id, f"TTK-{payout}", now, 0),
+			(
+				payout,
+				now,
+				now,
+				user,
+				user,
+				0,
+				0,
+				driver,
+				split.driver_share_kes,
+				"Queued",
+				trans_id,
+				f"TTK-{payout}",
+				now,
+				0,
+			),
 		)
 		step("payout_queued")
 	return C2BOutcome(

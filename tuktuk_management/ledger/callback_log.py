@@ -111,7 +111,9 @@ def process_logged_confirmation(
 	outcome = c2b.process_confirmation(
 		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
 	)
-	mark_callback(db, name, status=outcome.status, now=now, error=outcome.reason, transaction=outcome.transaction)
+	mark_callback(
+		db, name, status=outcome.status, now=now, error=outcome.reason, transaction=outcome.transaction
+	)
 	return outcome
 
 

@@ -43,9 +43,13 @@ def load_settings(db: Database) -> LedgerSettings:
 		(SETTINGS_DOCTYPE,),
 	)
 	values = {(doctype, field): value for doctype, field, value in rows}
-	settings_value = {field: value for (doctype, field), value in values.items() if doctype == SETTINGS_DOCTYPE}
+	settings_value = {
+		field: value for (doctype, field), value in values.items() if doctype == SETTINGS_DOCTYPE
+	}
 	target_kes = to_kes(settings_value.get("global_daily_target") or DEFAULT_GLOBAL_DAILY_TARGET_KES)
-	fare_percentage = to_percent(settings_value.get("global_fare_percentage") or DEFAULT_GLOBAL_FARE_PERCENTAGE)
+	fare_percentage = to_percent(
+		settings_value.get("global_fare_percentage") or DEFAULT_GLOBAL_FARE_PERCENTAGE
+	)
 	return LedgerSettings(
 		global_daily_target_kes=target_kes,
 		global_fare_percentage=fare_percentage,

@@ -31,7 +31,9 @@ class DatabaseURL:
 			raise ValueError(f"database URL must start with mysql://, got {parsed.scheme or 'nothing'}")
 		database = parsed.path.lstrip("/")
 		if not re.match(r"^[A-Za-z0-9_]{1,64}$", database):
-			raise ValueError("database URL must name a database (letters, digits, _): mysql://user@host:3306/name")
+			raise ValueError(
+				"database URL must name a database (letters, digits, _): mysql://user@host:3306/name"
+			)
 		return cls(
 			user=unquote(parsed.username or "root"),
 			password=unquote(parsed.password or ""),

@@ -13,7 +13,9 @@ from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, 
 
 LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
 FIXTURE_DOCS_MAX = 100_000
-STANDARD_KEYS = frozenset({"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"})
+STANDARD_KEYS = frozenset(
+	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
+)
 OPENING_FIELDS = {
 	"current_balance": accounts.TARGET,
 	"current_deposit_balance": accounts.DEPOSIT,

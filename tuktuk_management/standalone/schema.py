@@ -53,7 +53,18 @@ TYPE_MAP: dict[str, str] = {
 	"JSON": "json",
 }
 NO_COLUMN_TYPES = frozenset(
-	{"Section Break", "Column Break", "Tab Break", "HTML", "Button", "Image", "Fold", "Heading", "Table", "Table MultiSelect"}
+	{
+		"Section Break",
+		"Column Break",
+		"Tab Break",
+		"HTML",
+		"Button",
+		"Image",
+		"Fold",
+		"Heading",
+		"Table",
+		"Table MultiSelect",
+	}
 )
 NUMERIC_TYPES = frozenset({"Currency", "Float", "Percent", "Int", "Long Int", "Check", "Duration"})
 
@@ -130,4 +141,7 @@ def set_single_value(db, doctype: str, field: str, value) -> None:
 	"""Replace one ``tabSingles`` value (as ``frappe.db.set_single_value`` does)."""
 	db.sql("delete from `tabSingles` where doctype = %s and field = %s", (doctype, field))
 	if value is not None:
-		db.sql("insert into `tabSingles` (doctype, field, value) values (%s, %s, %s)", (doctype, field, str(value)))
+		db.sql(
+			"insert into `tabSingles` (doctype, field, value) values (%s, %s, %s)",
+			(doctype, field, str(value)),
+		)
