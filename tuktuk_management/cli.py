@@ -154,9 +154,10 @@ def cmd_replay(url: DatabaseURL, path: str, workers: int) -> int:
 	summary = replay(url, bodies, workers)
 	elapsed_s = time.perf_counter() - started
 	print(json.dumps(summary))
+	elapsed_s = max(elapsed_s, 1e-9)
 	print(
-		f"replayed {len(bodies)} callbacks with {workers} worker(s) in {elapsed_s:.2f} s "
-		f"({len(bodies) / elapsed_s if elapsed_s else 0:.0f} callbacks/s)",
+		f"replayed {len(bodies)} callbacks with {workers} worker(s) in {elapsed_s:.2f} s: "
+		f"{len(bodies) / elapsed_s:.0f} callbacks/s, {summary['applied'] / elapsed_s:.0f} payments applied/s",
 		file=sys.stderr,
 	)
 	return EXIT_CLEAN if summary["errors"] == 0 else EXIT_ERROR
