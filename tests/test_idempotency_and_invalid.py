@@ -152,3 +152,38 @@ def test_processing_paused_stores_and_waits(db, fleet):
 	assert outcome.status == c2b.PROCESSED
 	assert pending_confirmations(db, limit=10) == []
 	assert driver_state(db, "D000001")["current_balance"] == 50
+
+
+REQUIRED = ["TransID", "TransTime", "TransAmount", "BusinessShortCode"]
+non_scalars = (
+	st.none()
+	| st.lists(st.integers(), max_size=2)
+	| st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+
+
+@st.composite
+def malformed_bodies(draw):
+	"""Bodies that are certainly malformed: not an object, or a required field missing or not a scalar."""
+	kind = draw(st.sampled_from(["not_object", "missing", "non_scalar"]))
+	if kind == "not_object":
+		value = draw(json_values.filter(lambda v: not isinstance(v, dict)))
+		return json.dumps(value)
+	body = c2b_body(draw(st.sampled_from(["TT001", "TT002", "D000001", "ZZZ"])), draw(st.integers(1, 5000)))
+	for key in draw(st.lists(st.sampled_from(sorted(body)), max_size=3, unique=True)):
+		body[key] = draw(field_values)  # more junk anywhere
+	broken = draw(st.sampled_from(REQUIRED))
+	if kind == "missing":
+		body.pop(broken, None)
+	else:
+		body[broken] = draw(non_scalars)
+	return json.dumps(body)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bodies=st.lists(malformed_bodies(), min_size=1, max_size=6))
+def test_fuzzed_malformed_batch_changes_no_balance(db, fleet, bodies):
+	before = counts(db), driver_state(db, "D000001"), driver_state(db, "D000002")
+	for body in bodies:
+		assert handle_confirmation(db, body) == c2b.INVALID
+	assert (counts(db), driver_state(db, "D000001"), driver_state(db, "D000002")) == before
