@@ -17,6 +17,7 @@ from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
@@ -43,13 +44,6 @@ REPAYMENT = "Repayment"
 SAVEPOINT = "tuktuk_c2b"
 
 _TRANSACTION_COLUMNS = (
-	"name",
-	"creation",
-	"modified",
-	"modified_by",
-	"owner",
-	"docstatus",
-	"idx",
 	"transaction_id",
 	"transaction_type",
 	"payment_status",
@@ -65,17 +59,8 @@ _TRANSACTION_COLUMNS = (
 	"callback_log",
 	"unallocated_reason",
 )
-_INSERT_TRANSACTION = "insert into `tabTukTuk Transaction` ({}) values ({})".format(
-	", ".join(f"`{column}`" for column in _TRANSACTION_COLUMNS), ", ".join(["%s"] * len(_TRANSACTION_COLUMNS))
-)
+_INSERT_TRANSACTION = insert_statement("TukTuk Transaction", _TRANSACTION_COLUMNS)
 _PAYOUT_COLUMNS = (
-	"name",
-	"creation",
-	"modified",
-	"modified_by",
-	"owner",
-	"docstatus",
-	"idx",
 	"driver",
 	"amount",
 	"status",
@@ -84,9 +69,7 @@ _PAYOUT_COLUMNS = (
 	"queued_at",
 	"attempts",
 )
-_INSERT_PAYOUT = "insert into `tabTukTuk Payout` ({}) values ({})".format(
-	", ".join(f"`{column}`" for column in _PAYOUT_COLUMNS), ", ".join(["%s"] * len(_PAYOUT_COLUMNS))
-)
+_INSERT_PAYOUT = insert_statement("TukTuk Payout", _PAYOUT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -294,13 +277,7 @@ def _apply(
 	db.sql(
 		_INSERT_TRANSACTION,
 		(
-			trans_id,
-			now,
-			now,
-			user,
-			user,
-			0,
-			0,
+			*standard_values(trans_id, now, user),
 			trans_id,
 			route.kind,
 			"Completed" if status == PROCESSED else "Unallocated",

@@ -13,6 +13,7 @@ from datetime import datetime
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.writer import new_name
 
@@ -30,6 +31,10 @@ REJECTED_BODY_CHARS_MAX = 4_096
 ERROR_CHARS_MAX = 1_000
 ATTEMPTS_MAX = 5
 PENDING_BATCH_MAX = 200
+_INSERT_LOG = insert_statement(
+	"TukTuk Callback Log",
+	("endpoint", "status", "received_at", "source_ip", "trans_id", "attempts", "error", "raw_body"),
+)
 
 
 def store_callback(
@@ -53,20 +58,15 @@ def store_callback(
 	text = text[: REJECTED_BODY_CHARS_MAX if status == REJECTED else STORED_BODY_CHARS_MAX]
 	name = new_name()
 	db.sql(
-		"""insert into `tabTukTuk Callback Log` (name, creation, modified, modified_by, owner, docstatus,
-		idx, endpoint, status, received_at, source_ip, trans_id, attempts, error, raw_body)
-		values (%s, %s, %s, %s, %s, 0, 0, %s, %s, %s, %s, %s, 0, %s, %s)""",
+		_INSERT_LOG,
 		(
-			name,
-			received_at,
-			received_at,
-			user,
-			user,
+			*standard_values(name, received_at, user),
 			endpoint,
 			status,
 			received_at,
 			(source_ip or "")[:140],
 			models.trans_id_of(text) if status != REJECTED else "",
+			0,
 			error[:ERROR_CHARS_MAX],
 			text,
 		),

@@ -18,17 +18,11 @@ from typing import Any
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes, to_percent
+from tuktuk_management.ledger.rows import insert_statement, standard_values
 
 LINES_PER_VOUCHER_MAX = 100
 
 LEDGER_COLUMNS = (
-	"name",
-	"creation",
-	"modified",
-	"modified_by",
-	"owner",
-	"docstatus",
-	"idx",
 	"posting_datetime",
 	"account",
 	"party_type",
@@ -41,10 +35,6 @@ LEDGER_COLUMNS = (
 	"reversal_of",
 	"remarks",
 )
-_INSERT_LEDGER_PREFIX = "insert into `tabTukTuk Ledger Entry` ({}) values ".format(
-	", ".join(f"`{column}`" for column in LEDGER_COLUMNS)
-)
-_ROW_PLACEHOLDER = "(" + ", ".join(["%s"] * len(LEDGER_COLUMNS)) + ")"
 
 DRIVER_LOCK_COLUMNS = (
 	"name",
@@ -208,15 +198,9 @@ def post_voucher(
 	names = [new_name() for _ in lines]
 	values: list[Any] = []
 	for idx, (name, line) in enumerate(zip(names, lines, strict=True), start=1):
+		values.extend(standard_values(name, posting_datetime, user, idx))
 		values.extend(
 			(
-				name,
-				posting_datetime,
-				posting_datetime,
-				user,
-				user,
-				0,
-				idx,
 				posting_datetime,
 				line.account,
 				accounts.DRIVER_DOCTYPE if line.party else None,
@@ -230,7 +214,7 @@ def post_voucher(
 				remarks,
 			)
 		)
-	db.sql(_INSERT_LEDGER_PREFIX + ", ".join([_ROW_PLACEHOLDER] * len(lines)), tuple(values))
+	db.sql(insert_statement("TukTuk Ledger Entry", LEDGER_COLUMNS, rows=len(lines)), tuple(values))
 	step("ledger_lines_inserted")
 
 	targets = target_kes_by_driver or {}
