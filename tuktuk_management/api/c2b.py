@@ -1,0 +1,266 @@
+"""Daraja C2B callback endpoints (DESIGN §3, §7): thin guests over the ledger core.
+
+Register with Safaricom (HTTPS in production; the URLs avoid the words Daraja forbids):
+
+    POST /api/method/tuktuk_management.api.c2b.validation?token=<TukTuk Settings callback_token>
+    POST /api/method/tuktuk_management.api.c2b.confirmation?token=<TukTuk Settings callback_token>
+
+Every call is stored in a TukTuk Callback Log before anything else. A call without the right
+token, or from outside the optional IP allowlist, is stored as Rejected and answered 403. A
+confirmation is stored and committed (raw first), then applied by the core and always
+acknowledged with ``ResultCode`` 0: the money has already moved. Replies carry ``ResultCode``
+at the top level of the JSON body (a werkzeug Response, not Frappe's ``{"message": ...}``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import frappe
+from frappe.utils import now_datetime
+from frappe.utils.password import get_decrypted_password
+from werkzeug.wrappers import Response
+
+from tuktuk_management.daraja import models
+from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger.callback_log import (
+	C2B_CONFIRMATION,
+	C2B_VALIDATION,
+	FAILED,
+	RECEIVED,
+	REJECTED,
+	mark_callback,
+	mark_failed,
+	process_logged_confirmation,
+	store_callback,
+)
+from tuktuk_management.ledger.database import run_with_retry
+from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+
+LOG_DOCTYPE = "TukTuk Callback Log"
+PROCESSING_FAILED_TITLE = "TukTuk C2B processing failed"
+CONFLICT_TITLE = "TukTuk C2B TransID conflict"
+VALIDATION_FAILED_TITLE = "TukTuk C2B validation failed"
+HTTP_OK = 200
+HTTP_FORBIDDEN = 403
+FORBIDDEN_REPLY = {
+	C2B_CONFIRMATION: {"ResultCode": 1, "ResultDesc": "Forbidden"},
+	C2B_VALIDATION: models.validation_reply(models.OTHER_ERROR),
+}
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def validation(token: str | None = None) -> Response:
+	"""Daraja C2B validation URL: accept (``"0"``) or reject (``C2B000xx``) a payment before it moves.
+
+	token: the ``token`` query parameter of the registered URL. Returns 200 with
+	``{"ResultCode", "ResultDesc"}`` at the top level, or 403 for a refused caller.
+	"""
+	return _callback_response(C2B_VALIDATION, token)
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def confirmation(token: str | None = None) -> Response:
+	"""Daraja C2B confirmation URL: store, apply and acknowledge a completed payment.
+
+	token: the ``token`` query parameter of the registered URL. Returns 200 with
+	``{"ResultCode": 0, "ResultDesc": "Success"}`` whatever the outcome (Invalid, Duplicate,
+	Conflict and failures are stored on the callback log), or 403 for a refused caller.
+	"""
+	return _callback_response(C2B_CONFIRMATION, token)
+
+
+@dataclass(frozen=True)
+class ConfirmationResult:
+	"""What became of one confirmation: the callback log, its status, the reply for Daraja."""
+
+	callback_log: str
+	status: str
+	transaction: str | None
+	reply: dict
+
+
+def receive_confirmation(
+	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None
+) -> ConfirmationResult:
+	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
+
+	Not whitelisted: the endpoint calls it after the token and IP checks, the console alias
+	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits.
+	"""
+	settings = settings or load_settings(frappe.db)
+	now = now_datetime()
+	if _body_length(raw_body) > models.CALLBACK_BODY_BYTES_MAX:
+		log = store_callback(
+			frappe.db,
+			endpoint=C2B_CONFIRMATION,
+			raw_body=_truncated(raw_body),
+			received_at=now,
+			source_ip=source_ip,
+			status=c2b.INVALID,
+			error=f"body larger than {models.CALLBACK_BODY_BYTES_MAX} bytes; stored truncated",
+		)
+		frappe.db.commit()
+		return ConfirmationResult(log, c2b.INVALID, None, models.confirmation_ack())
+
+	log = store_callback(
+		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
+	)
+	# Raw first: the body is committed in its own write before any processing, so it survives
+	# whatever happens next (the scheduled job applies it if processing fails or is paused).
+	frappe.db.commit()
+	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now)
+	return ConfirmationResult(log, status, transaction, models.confirmation_ack())
+
+
+def apply_stored_confirmation(
+	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime
+) -> tuple[str, str | None]:
+	"""Apply one stored confirmation in its own unit of work and commit; ``(log status, transaction)``.
+
+	The log row is locked first and skipped unless still Received or Failed, so the webhook and
+	the scheduled job never apply (and re-mark) the same log twice. Deadlocks are retried by
+	``run_with_retry``; any other error rolls back, marks the log Failed and goes to the Error Log.
+	"""
+
+	def unit_of_work() -> c2b.C2BOutcome | None:
+		if not _lock_pending_log(log):
+			return None
+		return process_logged_confirmation(frappe.db, log, raw_body, settings=settings, now=now)
+
+	try:
+		outcome = run_with_retry(unit_of_work, rollback=frappe.db.rollback)
+	except Exception as exc:
+		frappe.db.rollback()
+		mark_failed(frappe.db, log, exc, now=now)
+		frappe.log_error(
+			title=PROCESSING_FAILED_TITLE,
+			message=f"Callback log {log} (TransID {models.trans_id_of(raw_body) or '-'}): "
+			f"{type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
+			reference_doctype=LOG_DOCTYPE,
+			reference_name=log,
+		)
+		frappe.db.commit()
+		return FAILED, None
+	if outcome is None:
+		frappe.db.rollback()
+		return _log_state(log)
+	if outcome.status == c2b.CONFLICT:
+		frappe.log_error(
+			title=CONFLICT_TITLE,
+			message=f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}",
+			reference_doctype=LOG_DOCTYPE,
+			reference_name=log,
+		)
+	frappe.db.commit()
+	return outcome.status, outcome.transaction
+
+
+def _callback_response(endpoint: str, token: str | None) -> Response:
+	"""Store, check the caller, process and reply: the whole of both endpoints."""
+	raw_body = frappe.request.get_data(cache=True)
+	source_ip = frappe.local.request_ip or ""
+	settings = load_settings(frappe.db)
+	refusal = _refusal(_supplied_token(token), source_ip, settings)
+	if refusal:
+		store_callback(
+			frappe.db,
+			endpoint=endpoint,
+			raw_body=_truncated(raw_body),
+			received_at=now_datetime(),
+			source_ip=source_ip,
+			status=REJECTED,
+			error=refusal,
+		)
+		frappe.db.commit()
+		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
+	if endpoint == C2B_CONFIRMATION:
+		return _json_response(
+			receive_confirmation(raw_body, source_ip=source_ip, settings=settings).reply, HTTP_OK
+		)
+	return _json_response(_decide_validation(raw_body, source_ip, settings), HTTP_OK)
+
+
+def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings) -> dict:
+	"""Store the validation call, decide with the core, mark the log; the reply body."""
+	now = now_datetime()
+	log = store_callback(
+		frappe.db,
+		endpoint=C2B_VALIDATION,
+		raw_body=_truncated(raw_body),
+		received_at=now,
+		source_ip=source_ip,
+	)
+	# Raw first, as for confirmations: the call is on record whatever the decision does.
+	frappe.db.commit()
+	try:
+		code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
+		mark_callback(
+			frappe.db, log, status=c2b.PROCESSED if code == models.ACCEPT else REJECTED, now=now, error=reason
+		)
+	except Exception as exc:
+		# We cannot vouch for the payment: reject it (the money does not move) and record why.
+		frappe.db.rollback()
+		code = models.OTHER_ERROR
+		mark_failed(frappe.db, log, exc, now=now)
+		frappe.log_error(
+			title=VALIDATION_FAILED_TITLE,
+			message=f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
+			reference_doctype=LOG_DOCTYPE,
+			reference_name=log,
+		)
+	frappe.db.commit()
+	return models.validation_reply(code)
+
+
+def _supplied_token(token: str | None) -> str:
+	"""The ``token`` query parameter. Frappe drops query parameters from its form dict when the
+	body is JSON (as Daraja's is), so read the URL first; ``token`` is the form-dict fallback."""
+	return frappe.request.args.get("token") or token or ""
+
+
+def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> str:
+	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
+	expected = get_decrypted_password(
+		SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
+	)
+	if not expected:
+		return "no callback token is configured in TukTuk Settings"
+	if not hmac.compare_digest(supplied_token.encode("utf-8"), expected.encode("utf-8")):
+		return "missing or wrong token"
+	try:
+		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
+	except ValueError:
+		return "Allowed Callback IPs in TukTuk Settings cannot be parsed"
+	if not allowed:
+		return "source IP is not in Allowed Callback IPs"
+	return ""
+
+
+def _lock_pending_log(log: str) -> bool:
+	"""Lock the callback log row; True if it still waits to be applied (Received or Failed)."""
+	status = frappe.db.sql(f"select status from `tab{LOG_DOCTYPE}` where name = %s for update", (log,))
+	return bool(status) and status[0][0] in (RECEIVED, FAILED)
+
+
+def _log_state(log: str) -> tuple[str, str | None]:
+	status, transaction = frappe.db.get_value(LOG_DOCTYPE, log, ["status", "transaction"])
+	return status, transaction
+
+
+def _body_length(raw_body: bytes | str) -> int:
+	return len(raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8"))
+
+
+def _truncated(raw_body: bytes | str) -> bytes | str:
+	"""At most CALLBACK_BODY_BYTES_MAX bytes of a body, for storing calls that may be hostile."""
+	if isinstance(raw_body, str):
+		raw_body = raw_body.encode("utf-8")
+	return raw_body[: models.CALLBACK_BODY_BYTES_MAX]
+
+
+def _json_response(body: dict, status: int) -> Response:
+	return Response(json.dumps(body), status=status, content_type="application/json")

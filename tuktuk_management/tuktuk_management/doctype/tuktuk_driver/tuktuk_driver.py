@@ -1,0 +1,120 @@
+# Copyright (c) 2026, tuktuk_management developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from tuktuk_management.ledger.drivers import (
+	LEDGER_MAINTAINED_FIELDS,
+	normalize_sunny_id,
+	refresh_left_to_target,
+)
+from tuktuk_management.ledger.money import NotWholeShillings, to_kes
+from tuktuk_management.ledger.settings import load_settings
+
+PERCENT_MAX = 100
+
+
+class TukTukDriver(Document):
+	"""A driver. Balances are caches of ledger sums: the ledger core moves them with relative SQL
+	under the row lock; a form save never writes them (see ``load_ledger_maintained_fields``)."""
+
+	def before_insert(self):
+		# Runs before naming (autoname field:sunny_id), so the name is the normalized Sunny ID.
+		self.normalize_sunny_id()
+
+	def validate(self):
+		self.normalize_sunny_id()
+		self.validate_sunny_id_unchanged()
+		self.validate_daily_target()
+		self.validate_fare_percentage()
+		self.validate_one_active_driver_per_vehicle()
+		self.load_ledger_maintained_fields()
+
+	def on_update(self):
+		self.refresh_left_to_target()
+
+	def on_trash(self):
+		self.refuse_delete_with_ledger_lines()
+
+	def normalize_sunny_id(self):
+		try:
+			self.sunny_id = normalize_sunny_id(self.sunny_id)
+		except ValueError as exc:
+			frappe.throw(str(exc), title=_("Invalid Sunny ID"))
+
+	def validate_sunny_id_unchanged(self):
+		"""The Sunny ID is the driver's name and repayment account: fixed once created."""
+		if not self.is_new() and self.has_value_changed("sunny_id"):
+			frappe.throw(
+				_("The Sunny ID of a driver cannot be changed (it is the driver's repayment account)."),
+				title=_("Invalid Sunny ID"),
+			)
+
+	def validate_daily_target(self):
+		try:
+			target_kes = to_kes(self.daily_target)
+		except NotWholeShillings:
+			target_kes = -1
+		if target_kes < 0:
+			frappe.throw(
+				_("Daily Target must be a whole number of shillings, 0 or more (0 uses the global target)."),
+				title=_("Invalid Daily Target"),
+			)
+
+	def validate_fare_percentage(self):
+		if not 0 <= (self.fare_percentage or 0) <= PERCENT_MAX:
+			frappe.throw(
+				_("Fare Percentage must be between 0 and 100 (0 uses the global percentage)."),
+				title=_("Invalid Fare Percentage"),
+			)
+
+	def validate_one_active_driver_per_vehicle(self):
+		"""At most one Active driver per vehicle: the vehicle row lock serializes concurrent saves."""
+		if self.status != "Active" or not self.assigned_tuktuk:
+			return
+		frappe.db.get_value("TukTuk Vehicle", self.assigned_tuktuk, "name", for_update=True)
+		other = frappe.db.get_value(
+			"TukTuk Driver",
+			{"assigned_tuktuk": self.assigned_tuktuk, "status": "Active", "name": ("!=", self.name)},
+			"name",
+		)
+		if other:
+			frappe.throw(
+				_("TukTuk {0} already has an Active driver ({1}). Make that driver Inactive first.").format(
+					frappe.bold(self.assigned_tuktuk), frappe.bold(other)
+				),
+				title=_("Vehicle Already Assigned"),
+			)
+
+	def load_ledger_maintained_fields(self):
+		"""Never write back balances from the form: 0 for a new driver (opening balances come
+		from the standalone loader or journals), else the current values read under the row lock.
+
+		A relative SQL update by the ledger does not change ``modified``, so the timestamp check
+		alone would let a form opened before a payment write its stale balance back.
+		"""
+		if self.is_new():
+			for fieldname in LEDGER_MAINTAINED_FIELDS:
+				self.set(fieldname, 0)
+			return
+		current = frappe.db.get_value(
+			"TukTuk Driver", self.name, list(LEDGER_MAINTAINED_FIELDS), as_dict=True, for_update=True
+		)
+		for fieldname in LEDGER_MAINTAINED_FIELDS:
+			self.set(fieldname, current[fieldname])
+
+	def refresh_left_to_target(self):
+		"""The target may have changed: recompute left_to_target in SQL and show the new value."""
+		refresh_left_to_target(frappe.db, load_settings(frappe.db), self.name)
+		self.left_to_target = frappe.db.get_value("TukTuk Driver", self.name, "left_to_target")
+
+	def refuse_delete_with_ledger_lines(self):
+		if frappe.db.exists("TukTuk Ledger Entry", {"party_type": "TukTuk Driver", "party": self.name}):
+			frappe.throw(
+				_("Driver {0} has ledger postings and cannot be deleted. Set the status to Inactive.").format(
+					frappe.bold(self.name)
+				),
+				title=_("Not Allowed"),
+			)

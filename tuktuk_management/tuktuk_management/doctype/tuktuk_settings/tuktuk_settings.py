@@ -1,0 +1,78 @@
+# Copyright (c) 2026, tuktuk_management developers and contributors
+# For license information, please see license.txt
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from tuktuk_management.ledger.drivers import refresh_left_to_target
+from tuktuk_management.ledger.money import NotWholeShillings, to_kes
+from tuktuk_management.ledger.settings import DEFAULT_TIMEZONE, load_settings, parse_ip_allowlist
+
+PERCENT_MAX = 100
+
+
+class TukTukSettings(Document):
+	def validate(self):
+		self.validate_global_daily_target()
+		self.validate_global_fare_percentage()
+		self.validate_paybill()
+		self.validate_operating_timezone()
+		self.validate_allowed_callback_ips()
+
+	def on_update(self):
+		self.refresh_drivers_left_to_target()
+
+	def validate_global_daily_target(self):
+		try:
+			target_kes = to_kes(self.global_daily_target)
+		except NotWholeShillings:
+			target_kes = -1
+		if target_kes < 0:
+			frappe.throw(
+				_("Global Daily Target must be a whole number of shillings, 0 or more."),
+				title=_("Invalid Global Daily Target"),
+			)
+
+	def validate_global_fare_percentage(self):
+		if not 0 <= (self.global_fare_percentage or 0) <= PERCENT_MAX:
+			frappe.throw(
+				_("Global Fare Percentage must be between 0 and 100."), title=_("Invalid Fare Percentage")
+			)
+
+	def validate_paybill(self):
+		"""The paybill is compared with each callback's BusinessShortCode: digits only, if set."""
+		self.mpesa_paybill = (self.mpesa_paybill or "").strip()
+		if self.mpesa_paybill and not self.mpesa_paybill.isdigit():
+			frappe.throw(
+				_("Paybill (BusinessShortCode) must contain digits only, for example 600966."),
+				title=_("Invalid Paybill"),
+			)
+
+	def validate_operating_timezone(self):
+		self.operating_timezone = (self.operating_timezone or "").strip() or DEFAULT_TIMEZONE
+		try:
+			ZoneInfo(self.operating_timezone)
+		except (ZoneInfoNotFoundError, ValueError):
+			frappe.throw(
+				_(
+					"Operating Timezone {0} is not a known IANA time zone (for example Africa/Nairobi)."
+				).format(frappe.bold(self.operating_timezone)),
+				title=_("Invalid Timezone"),
+			)
+
+	def validate_allowed_callback_ips(self):
+		try:
+			parse_ip_allowlist(self.allowed_callback_ips or "")
+		except ValueError as exc:
+			frappe.throw(
+				_("Allowed Callback IPs: {0}. Give one IP address or CIDR range per line.").format(exc),
+				title=_("Invalid Allowed Callback IPs"),
+			)
+
+	def refresh_drivers_left_to_target(self):
+		"""A new global target changes every driver's left_to_target that uses it."""
+		if self.has_value_changed("global_daily_target"):
+			refresh_left_to_target(frappe.db, load_settings(frappe.db))
