@@ -20,6 +20,7 @@ from tuktuk_management.api.tuktuk import mpesa_confirmation
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import callback_log as log_module
 from tuktuk_management.ledger.reconcile import check_books
+from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.tests.factories import (
 	PAYBILL,
 	c2b_payload,
@@ -284,6 +285,19 @@ class TestC2BEndpoints(FrappeTestCase):
 		self.assertEqual((log.status, log.attempts), ("Processed", 2))
 		self.assertEqual(driver_balances(self.driver.name).current_balance, 50)
 		self.assertBooksClean()
+
+	def test_a_log_already_applied_is_not_applied_or_re_marked_again(self):
+		# The webhook and the job lock the log row first: whoever comes second finds it done.
+		body = c2b_payload(self.vehicle.mpesa_account, "100")
+		self.assertAck(self.confirm(body))
+		log = callback_log(trans_id=body["TransID"])
+		status = c2b.apply_stored_confirmation(
+			log.name, log.raw_body, settings=load_settings(frappe.db), now=now_datetime()
+		)
+		self.assertEqual(status, ("Processed", body["TransID"]))
+		again = callback_log(log.name)
+		self.assertEqual((again.status, again.attempts), ("Processed", log.attempts))
+		self.assertEqual(driver_balances(self.driver.name).current_balance, 50)
 
 	# --- processing paused, then the scheduled job
 

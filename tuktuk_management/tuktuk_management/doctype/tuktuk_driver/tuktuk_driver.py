@@ -71,7 +71,9 @@ class TukTukDriver(Document):
 			)
 
 	def validate_one_active_driver_per_vehicle(self):
-		"""At most one Active driver per vehicle: the vehicle row lock serializes concurrent saves."""
+		"""At most one Active driver per vehicle: the vehicle row lock serializes concurrent saves,
+		and the check is a locking read (a plain SELECT could see a snapshot from before the
+		other save committed, under REPEATABLE READ)."""
 		if self.status != "Active" or not self.assigned_tuktuk:
 			return
 		frappe.db.get_value("TukTuk Vehicle", self.assigned_tuktuk, "name", for_update=True)
@@ -79,6 +81,7 @@ class TukTukDriver(Document):
 			"TukTuk Driver",
 			{"assigned_tuktuk": self.assigned_tuktuk, "status": "Active", "name": ("!=", self.name)},
 			"name",
+			for_update=True,
 		)
 		if other:
 			frappe.throw(
