@@ -187,3 +187,25 @@ def test_fuzzed_malformed_batch_changes_no_balance(db, fleet, bodies):
 	for body in bodies:
 		assert handle_confirmation(db, body) == c2b.INVALID
 	assert (counts(db), driver_state(db, "D000001"), driver_state(db, "D000002")) == before
+
+
+def test_a_log_already_applied_is_never_applied_or_re_marked_again(db, fleet):
+	body = raw(c2b_body("TT001", 100))
+	assert handle_confirmation(db, body) == c2b.PROCESSED
+	(name,) = db.sql("select name from `tabTukTuk Callback Log`")[0]
+	before, state = counts(db), driver_state(db, "D000001")
+	outcome = process_logged_confirmation(
+		db, name, body, settings=load_settings(db), now=datetime(2026, 11, 21)
+	)
+	db.commit()
+	assert outcome.already_handled and outcome.status == c2b.PROCESSED and outcome.transaction
+	assert counts(db) == before and driver_state(db, "D000001") == state
+	assert db.sql("select status, attempts from `tabTukTuk Callback Log`") == (("Processed", 1),)
+
+
+@pytest.mark.parametrize("account", ["D123456", " d000001 "])
+def test_vehicle_accounts_shaped_like_sunny_ids_are_refused(account):
+	from tuktuk_management.ledger.drivers import normalize_account
+
+	with pytest.raises(ValueError, match="Sunny ID"):
+		normalize_account(account)

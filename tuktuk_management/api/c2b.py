@@ -121,18 +121,15 @@ def apply_stored_confirmation(
 ) -> tuple[str, str | None]:
 	"""Apply one stored confirmation in its own unit of work and commit; ``(log status, transaction)``.
 
-	The log row is locked first and skipped unless still Received or Failed, so the webhook and
-	the scheduled job never apply (and re-mark) the same log twice. Deadlocks are retried by
+	The core locks the log row first and skips it unless still Received or Failed, so the webhook
+	and the scheduled job never apply (and re-mark) the same log twice. Deadlocks are retried by
 	``run_with_retry``; any other error rolls back, marks the log Failed and goes to the Error Log.
 	"""
-
-	def unit_of_work() -> c2b.C2BOutcome | None:
-		if not _lock_pending_log(log):
-			return None
-		return process_logged_confirmation(frappe.db, log, raw_body, settings=settings, now=now)
-
 	try:
-		outcome = run_with_retry(unit_of_work, rollback=frappe.db.rollback)
+		outcome = run_with_retry(
+			lambda: process_logged_confirmation(frappe.db, log, raw_body, settings=settings, now=now),
+			rollback=frappe.db.rollback,
+		)
 	except Exception as exc:
 		frappe.db.rollback()
 		mark_failed(frappe.db, log, exc, now=now)
@@ -145,9 +142,9 @@ def apply_stored_confirmation(
 		)
 		frappe.db.commit()
 		return FAILED, None
-	if outcome is None:
+	if outcome.already_handled:
 		frappe.db.rollback()
-		return _log_state(log)
+		return outcome.status, outcome.transaction
 	if outcome.status == c2b.CONFLICT:
 		frappe.log_error(
 			title=CONFLICT_TITLE,
@@ -238,17 +235,6 @@ def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> s
 	if not allowed:
 		return "source IP is not in Allowed Callback IPs"
 	return ""
-
-
-def _lock_pending_log(log: str) -> bool:
-	"""Lock the callback log row; True if it still waits to be applied (Received or Failed)."""
-	status = frappe.db.sql(f"select status from `tab{LOG_DOCTYPE}` where name = %s for update", (log,))
-	return bool(status) and status[0][0] in (RECEIVED, FAILED)
-
-
-def _log_state(log: str) -> tuple[str, str | None]:
-	status, transaction = frappe.db.get_value(LOG_DOCTYPE, log, ["status", "transaction"])
-	return status, transaction
 
 
 def _body_length(raw_body: bytes | str) -> int:

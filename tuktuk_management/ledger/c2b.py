@@ -97,6 +97,7 @@ class C2BOutcome:
 	split: Split | None = None
 	payout: str | None = None
 	reason: str = ""
+	already_handled: bool = False
 
 
 def resolve_route(db: Database, account_reference: str) -> Route:

@@ -103,11 +103,23 @@ def process_logged_confirmation(
 ) -> c2b.C2BOutcome:
 	"""Apply a stored confirmation and mark its log, in the caller's transaction.
 
-	While TukTuk Settings' ``processing_paused`` is on, nothing is applied and the log stays
-	Received (the scheduled job applies it later). Returns the outcome.
+	The log row is locked ``FOR UPDATE`` first and left alone unless it still waits (Received, or
+	Failed with a retry due): then the outcome carries the log's current status and
+	``already_handled=True``, so the webhook and the scheduled job never apply or re-mark the same
+	log twice. While TukTuk Settings' ``processing_paused`` is on, nothing is applied and the log
+	stays Received (the scheduled job applies it later).
 	"""
 	if settings.processing_paused:
 		return c2b.C2BOutcome(c2b.PAUSED, trans_id=models.trans_id_of(raw_body))
+	rows = db.sql(
+		"select status, transaction from `tabTukTuk Callback Log` where name = %s for update", (name,)
+	)
+	assert rows, f"callback log {name} does not exist"
+	status, transaction = rows[0]
+	if status not in (RECEIVED, FAILED):
+		return c2b.C2BOutcome(
+			status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
+		)
 	outcome = c2b.process_confirmation(
 		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
 	)

@@ -30,6 +30,11 @@ def normalize_account(value: str | None) -> str:
 		raise ValueError("M-Pesa account number is required")
 	if len(account) > 20:
 		raise ValueError("M-Pesa account number must be at most 20 characters")
+	if SUNNY_ID_PATTERN.match(account):
+		raise ValueError(
+			f"M-Pesa account number {account} looks like a driver's Sunny ID (D + six digits); "
+			"payments to it would be taken as repayments. Choose another account number."
+		)
 	return account
 
 
