@@ -66,6 +66,7 @@ NO_COLUMN_TYPES = frozenset(
 		"Table MultiSelect",
 	}
 )
+DEFAULT_SHORTCUTS = frozenset({"_Today", "__user", "Today", "Now"})
 NUMERIC_TYPES = frozenset({"Currency", "Float", "Percent", "Int", "Long Int", "Check", "Duration"})
 
 STANDARD_COLUMNS = """`name` varchar(140) not null,
@@ -89,6 +90,14 @@ def column_definition(field: dict) -> str:
 	if fieldtype in NUMERIC_TYPES:
 		default = field.get("default") or "0"
 		definition += f" not null default {default}"
+	elif (
+		field.get("default")
+		and field["default"] not in DEFAULT_SHORTCUTS
+		and not str(field["default"]).startswith(":")
+		and "text" not in TYPE_MAP[fieldtype]
+	):
+		escaped = str(field["default"]).replace("\\", "\\\\").replace("'", "\\'")
+		definition += f" default '{escaped}'"
 	else:
 		definition += " default null"
 	return definition
@@ -97,7 +106,7 @@ def column_definition(field: dict) -> str:
 def create_table_sql(doctype: dict) -> str:
 	"""``CREATE TABLE`` for a non-single DocType, with Frappe's standard columns and indexes."""
 	columns = [STANDARD_COLUMNS]
-	indexes = ["primary key (`name`)", "key `modified` (`modified`)", "key `creation` (`creation`)"]
+	indexes = ["primary key (`name`)", "key `modified` (`modified`)"]
 	for field in doctype["fields"]:
 		if field["fieldtype"] in NO_COLUMN_TYPES:
 			continue
