@@ -93,19 +93,6 @@ def receive_confirmation(
 	"""
 	settings = settings or load_settings(frappe.db)
 	now = now_datetime()
-	if _body_length(raw_body) > models.CALLBACK_BODY_BYTES_MAX:
-		log = store_callback(
-			frappe.db,
-			endpoint=C2B_CONFIRMATION,
-			raw_body=_truncated(raw_body),
-			received_at=now,
-			source_ip=source_ip,
-			status=c2b.INVALID,
-			error=f"body larger than {models.CALLBACK_BODY_BYTES_MAX} bytes; stored truncated",
-		)
-		frappe.db.commit()
-		return ConfirmationResult(log, c2b.INVALID, None, models.confirmation_ack())
-
 	log = store_callback(
 		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
 	)
@@ -131,15 +118,7 @@ def apply_stored_confirmation(
 			rollback=frappe.db.rollback,
 		)
 	except Exception as exc:
-		frappe.db.rollback()
-		mark_failed(frappe.db, log, exc, now=now)
-		frappe.log_error(
-			title=PROCESSING_FAILED_TITLE,
-			message=f"Callback log {log} (TransID {models.trans_id_of(raw_body) or '-'}): "
-			f"{type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
-			reference_doctype=LOG_DOCTYPE,
-			reference_name=log,
-		)
+		_record_failure(log, exc, title=PROCESSING_FAILED_TITLE, now=now)
 		frappe.db.commit()
 		return FAILED, None
 	if outcome.already_handled:
@@ -200,17 +179,22 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		)
 	except Exception as exc:
 		# We cannot vouch for the payment: reject it (the money does not move) and record why.
-		frappe.db.rollback()
 		code = models.OTHER_ERROR
-		mark_failed(frappe.db, log, exc, now=now)
-		frappe.log_error(
-			title=VALIDATION_FAILED_TITLE,
-			message=f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
-			reference_doctype=LOG_DOCTYPE,
-			reference_name=log,
-		)
+		_record_failure(log, exc, title=VALIDATION_FAILED_TITLE, now=now)
 	frappe.db.commit()
 	return models.validation_reply(code)
+
+
+def _record_failure(log: str, exc: Exception, *, title: str, now: datetime) -> None:
+	"""Roll back the failed unit of work, mark its log Failed and write an Error Log (fixed title)."""
+	frappe.db.rollback()
+	mark_failed(frappe.db, log, exc, now=now)
+	frappe.log_error(
+		title=title,
+		message=f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
+		reference_doctype=LOG_DOCTYPE,
+		reference_name=log,
+	)
 
 
 def _supplied_token(token: str | None) -> str:
@@ -235,10 +219,6 @@ def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> s
 	if not allowed:
 		return "source IP is not in Allowed Callback IPs"
 	return ""
-
-
-def _body_length(raw_body: bytes | str) -> int:
-	return len(raw_body if isinstance(raw_body, bytes) else raw_body.encode("utf-8"))
 
 
 def _truncated(raw_body: bytes | str) -> bytes | str:

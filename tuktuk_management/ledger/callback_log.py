@@ -26,7 +26,7 @@ RECEIVED = "Received"
 FAILED = "Failed"
 REJECTED = "Rejected"
 
-STORED_BODY_CHARS_MAX = 65_536
+STORED_BODY_CHARS_MAX = models.CALLBACK_BODY_BYTES_MAX  # a longer body is Invalid anyway
 REJECTED_BODY_CHARS_MAX = 4_096
 ERROR_CHARS_MAX = 1_000
 ATTEMPTS_MAX = 5
@@ -50,8 +50,9 @@ def store_callback(
 ) -> str:
 	"""Insert a TukTuk Callback Log row for ``raw_body`` exactly as received; return its name.
 
-	Bodies are truncated to STORED_BODY_CHARS_MAX characters (REJECTED_BODY_CHARS_MAX for
-	Rejected calls, which may be hostile). ``trans_id`` is copied from the body when it has a
+	Bodies are truncated to STORED_BODY_CHARS_MAX characters (a longer body is Invalid: the
+	caller processes the body it received, not the stored copy) and to REJECTED_BODY_CHARS_MAX
+	for Rejected calls, which may be hostile. ``trans_id`` is copied from the body when it has a
 	well-formed TransID. The caller commits.
 	"""
 	text = raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
