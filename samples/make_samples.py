@@ -13,8 +13,12 @@ import argparse
 import json
 import random
 import string
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from tuktuk_management.daraja import models
 
 HERE = Path(__file__).resolve().parent
 PAYBILL = "600966"
@@ -83,21 +87,16 @@ class Payments:
 
 	def body(self, account: str, amount: int) -> dict:
 		self.clock += timedelta(seconds=self.rng.randint(20, 200))
-		return {
-			"TransactionType": "Pay Bill",
-			"TransID": self.trans_id(),
-			"TransTime": self.clock.strftime("%Y%m%d%H%M%S"),
-			"TransAmount": f"{amount}.00",
-			"BusinessShortCode": PAYBILL,
-			"BillRefNumber": account,
-			"InvoiceNumber": "",
-			"OrgAccountBalance": f"{self.rng.randint(10_000, 900_000)}.00",
-			"ThirdPartyTransID": "",
-			"MSISDN": f"2547 ***** {self.rng.randint(100, 999)}",
-			"FirstName": self.rng.choice(FIRST_NAMES),
-			"MiddleName": "",
-			"LastName": "",
-		}
+		return models.c2b_body(
+			trans_id=self.trans_id(),
+			trans_time=self.clock.strftime("%Y%m%d%H%M%S"),
+			amount=f"{amount}.00",
+			account=account,
+			shortcode=PAYBILL,
+			org_account_balance=f"{self.rng.randint(10_000, 900_000)}.00",
+			msisdn=f"2547 ***** {self.rng.randint(100, 999)}",
+			first_name=self.rng.choice(FIRST_NAMES),
+		)
 
 
 def sample_day(seed: int = 20261121) -> list[dict]:

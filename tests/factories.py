@@ -6,6 +6,7 @@ import itertools
 import json
 from datetime import datetime
 
+from tuktuk_management.daraja import models
 from tuktuk_management.ledger.drivers import refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.opening import post_opening_balances
@@ -82,23 +83,15 @@ def c2b_body(
 	account: str, amount: int | str, trans_id: str | None = None, *, shortcode: str = PAYBILL, **overrides
 ) -> dict:
 	"""A C2B confirmation body in Daraja's documented shape (see shared/daraja)."""
-	body = {
-		"TransactionType": "Pay Bill",
-		"TransID": trans_id or next_trans_id(),
-		"TransTime": "20261121121325",
-		"TransAmount": f"{amount}.00" if isinstance(amount, int) else amount,
-		"BusinessShortCode": shortcode,
-		"BillRefNumber": account,
-		"InvoiceNumber": "",
-		"OrgAccountBalance": "25.00",
-		"ThirdPartyTransID": "",
-		"MSISDN": "2547 ***** 126",
-		"FirstName": "NICHOLAS",
-		"MiddleName": "",
-		"LastName": "",
-	}
-	body.update(overrides)
-	return body
+	body = models.c2b_body(
+		trans_id=trans_id or next_trans_id(),
+		trans_time="20261121121325",
+		amount=f"{amount}.00" if isinstance(amount, int) else amount,
+		account=account,
+		shortcode=shortcode,
+		org_account_balance="25.00",
+	)
+	return {**body, **overrides}
 
 
 def raw(body: dict) -> str:

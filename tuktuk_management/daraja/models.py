@@ -192,6 +192,39 @@ def trans_id_of(body: bytes | str | dict) -> str:
 	return value if TRANS_ID_PATTERN.match(value) else ""
 
 
+def c2b_body(
+	*,
+	trans_id: str,
+	trans_time: str,
+	amount: str,
+	account: str,
+	shortcode: str,
+	org_account_balance: str = "",
+	msisdn: str = "2547 ***** 126",
+	first_name: str = "NICHOLAS",
+) -> dict:
+	"""A C2B validation/confirmation body in Daraja's documented shape, every field present.
+
+	For test payloads, the shipped samples and console recovery of a missed callback. amount is
+	``TransAmount`` as Daraja sends it (``"100.00"``); trans_time is ``YYYYMMDDHHmmss`` (EAT).
+	"""
+	return {
+		"TransactionType": "Pay Bill",
+		"TransID": trans_id,
+		"TransTime": trans_time,
+		"TransAmount": amount,
+		"BusinessShortCode": shortcode,
+		"BillRefNumber": account,
+		"InvoiceNumber": "",
+		"OrgAccountBalance": org_account_balance,
+		"ThirdPartyTransID": "",
+		"MSISDN": msisdn,
+		"FirstName": first_name,
+		"MiddleName": "",
+		"LastName": "",
+	}
+
+
 def validation_reply(result_code: str) -> dict:
 	"""The body Daraja expects from the validation URL: ``ResultCode`` at the top level."""
 	if result_code == ACCEPT:

@@ -20,6 +20,7 @@ from frappe.utils import now_datetime
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
+from tuktuk_management.daraja import models
 from tuktuk_management.ledger.c2b import C2BOutcome, process_confirmation
 from tuktuk_management.ledger.settings import load_settings
 
@@ -76,22 +77,15 @@ def c2b_payload(
 	**overrides,
 ) -> dict:
 	"""A C2B confirmation/validation body in the shape of shared/daraja/c2b_confirmation_sample.json."""
-	return {
-		"TransactionType": "Pay Bill",
-		"TransID": trans_id or new_trans_id(),
-		"TransTime": TRANS_TIME,
-		"TransAmount": amount,
-		"BusinessShortCode": shortcode,
-		"BillRefNumber": account,
-		"InvoiceNumber": "",
-		"OrgAccountBalance": "25.00",
-		"ThirdPartyTransID": "",
-		"MSISDN": "2547 ***** 126",
-		"FirstName": "NICHOLAS",
-		"MiddleName": "",
-		"LastName": "",
-		**overrides,
-	}
+	body = models.c2b_body(
+		trans_id=trans_id or new_trans_id(),
+		trans_time=TRANS_TIME,
+		amount=amount,
+		account=account,
+		shortcode=shortcode,
+		org_account_balance="25.00",
+	)
+	return {**body, **overrides}
 
 
 def apply_payment(account: str, amount: str = "100", **payload) -> C2BOutcome:
