@@ -40,6 +40,7 @@ PAUSED = "Received"
 
 PAYMENT = "Payment"
 REPAYMENT = "Repayment"
+SUSPENSE_ROUTE = "Unallocated"  # TukTuk Transaction.transaction_type of money posted to suspense
 
 SAVEPOINT = "tuktuk_c2b"
 
@@ -108,13 +109,13 @@ def resolve_route(db: Database, account_reference: str) -> Route:
 	unallocated (suspense) with the reason.
 	"""
 	if not account_reference:
-		return Route("Unallocated", reason="no account number (BillRefNumber) given")
+		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given")
 	if SUNNY_ID_PATTERN.match(account_reference):
 		rows = db.sql("select name, status from `tabTukTuk Driver` where sunny_id = %s", (account_reference,))
 		if rows:
 			name, status = rows[0]
 			if status != "Active":
-				return Route("Unallocated", driver=name, reason=f"driver {name} is {status or 'not active'}")
+				return Route(SUSPENSE_ROUTE, driver=name, reason=f"driver {name} is {status or 'not active'}")
 			return Route(REPAYMENT, driver=name)
 	rows = db.sql(
 		"""select v.name, d.name from `tabTukTuk Vehicle` v
@@ -123,13 +124,13 @@ def resolve_route(db: Database, account_reference: str) -> Route:
 		(account_reference,),
 	)
 	if not rows:
-		return Route("Unallocated", reason="unknown account number")
+		return Route(SUSPENSE_ROUTE, reason="unknown account number")
 	tuktuk = rows[0][0]
 	drivers = sorted({driver for _, driver in rows if driver})
 	if not drivers:
-		return Route("Unallocated", tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver")
+		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver")
 	if len(drivers) > 1:
-		return Route("Unallocated", tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers")
+		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers")
 	return Route(PAYMENT, driver=drivers[0], tuktuk=tuktuk)
 
 
@@ -149,7 +150,7 @@ def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSe
 	if settings.mpesa_paybill and callback.BusinessShortCode != settings.mpesa_paybill:
 		return models.INVALID_SHORTCODE, "BusinessShortCode is not the configured paybill"
 	route = resolve_route(db, callback.account_reference)
-	if route.kind == "Unallocated" and route.driver is None and route.tuktuk is None:
+	if route.kind == SUSPENSE_ROUTE and route.driver is None and route.tuktuk is None:
 		return models.INVALID_ACCOUNT, route.reason
 	return models.ACCEPT, ""
 
@@ -246,17 +247,17 @@ def _apply(
 	route = resolve_route(db, callback.account_reference)
 	locked = LockedDrivers()
 	target_kes = 0
-	if route.driver and route.kind != "Unallocated":
+	if route.driver and route.kind != SUSPENSE_ROUTE:
 		locked = lock_drivers(db, [route.driver])
 		row = locked.rows.get(route.driver)
 		# The route was read without locks: confirm it under the driver's row lock.
 		if row is None or row.status != "Active":
 			route = Route(
-				"Unallocated", tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
+				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
 			)
 		elif route.kind == PAYMENT and row.assigned_tuktuk != route.tuktuk:
 			route = Route(
-				"Unallocated", tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
+				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 		else:
 			target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
