@@ -29,6 +29,24 @@ def refuse_manual_delete(doc: Document, correction: str) -> None:
 	)
 
 
+class CoreWrittenDocument(Document):
+	"""A DocType whose rows only the ledger core writes (SQL in the same transaction as the
+	money): inserts, saves and deletes through the document API are refused.
+
+	Subclasses set ``written_by`` (who writes the rows) and ``instead_of_delete`` (what to do
+	instead), both untranslated; they are translated when shown.
+	"""
+
+	written_by = ""
+	instead_of_delete = ""
+
+	def validate(self):
+		refuse_manual_write(self, _(self.written_by))
+
+	def on_trash(self):
+		refuse_manual_delete(self, _(self.instead_of_delete))
+
+
 def add_composite_indexes(doctype: str) -> None:
 	"""Add the composite indexes the core's queries rely on (``ledger.schema``), if missing."""
 	for columns in COMPOSITE_INDEXES.get(doctype, []):

@@ -119,7 +119,7 @@ def apply_stored_confirmation(
 		)
 	except Exception as exc:
 		_record_failure(log, exc, title=PROCESSING_FAILED_TITLE, now=now)
-		frappe.db.commit()
+		frappe.db.commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
 		return FAILED, None
 	if outcome.already_handled:
 		frappe.db.rollback()
@@ -131,6 +131,7 @@ def apply_stored_confirmation(
 			reference_doctype=LOG_DOCTYPE,
 			reference_name=log,
 		)
+	# End of the unit of work (payment + log mark): the job commits each log on its own.
 	frappe.db.commit()
 	return outcome.status, outcome.transaction
 
@@ -151,7 +152,7 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 			status=REJECTED,
 			error=refusal,
 		)
-		frappe.db.commit()
+		frappe.db.commit()  # the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
 	if endpoint == C2B_CONFIRMATION:
 		return _json_response(
@@ -181,7 +182,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		# We cannot vouch for the payment: reject it (the money does not move) and record why.
 		code = models.OTHER_ERROR
 		_record_failure(log, exc, title=VALIDATION_FAILED_TITLE, now=now)
-	frappe.db.commit()
+	frappe.db.commit()  # end of the validation unit of work: the decision is on record
 	return models.validation_reply(code)
 
 

@@ -1,20 +1,14 @@
 # Copyright (c) 2026, tuktuk_management developers and contributors
 # For license information, please see license.txt
 
-from frappe import _
-from frappe.model.document import Document
-
-from tuktuk_management.controllers import add_composite_indexes, refuse_manual_delete, refuse_manual_write
+from tuktuk_management.controllers import CoreWrittenDocument, add_composite_indexes
 
 
-class TukTukCallbackLog(Document):
+class TukTukCallbackLog(CoreWrittenDocument):
 	"""A callback body exactly as received, stored before processing, then marked with its outcome."""
 
-	def validate(self):
-		refuse_manual_write(self, _("the M-Pesa callback endpoints"))
-
-	def on_trash(self):
-		refuse_manual_delete(self, _("Callback logs are the raw record of what M-Pesa sent."))
+	written_by = "the M-Pesa callback endpoints"
+	instead_of_delete = "Callback logs are the raw record of what M-Pesa sent."
 
 
 def on_doctype_update():
