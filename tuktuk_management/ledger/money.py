@@ -33,6 +33,14 @@ def to_kes(value: Any) -> int:
 	return int(amount)
 
 
+def is_non_negative_kes(value: Any) -> bool:
+	"""True if ``value`` is a whole number of shillings >= 0 (a target, a limit)."""
+	try:
+		return to_kes(value) >= 0
+	except NotWholeShillings:
+		return False
+
+
 def to_percent(value: Any) -> Decimal:
 	"""A Percent field value (0–100, may have decimals) as an exact Decimal."""
 	if value is None or value == "":

@@ -10,7 +10,7 @@ from tuktuk_management.ledger.drivers import (
 	normalize_sunny_id,
 	refresh_left_to_target,
 )
-from tuktuk_management.ledger.money import NotWholeShillings, to_kes
+from tuktuk_management.ledger.money import is_non_negative_kes
 from tuktuk_management.ledger.settings import load_settings
 
 PERCENT_MAX = 100
@@ -53,11 +53,7 @@ class TukTukDriver(Document):
 			)
 
 	def validate_daily_target(self):
-		try:
-			target_kes = to_kes(self.daily_target)
-		except NotWholeShillings:
-			target_kes = -1
-		if target_kes < 0:
+		if not is_non_negative_kes(self.daily_target):
 			frappe.throw(
 				_("Daily Target must be a whole number of shillings, 0 or more (0 uses the global target)."),
 				title=_("Invalid Daily Target"),

@@ -8,7 +8,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from tuktuk_management.ledger.drivers import refresh_left_to_target
-from tuktuk_management.ledger.money import NotWholeShillings, to_kes
+from tuktuk_management.ledger.money import is_non_negative_kes
 from tuktuk_management.ledger.settings import DEFAULT_TIMEZONE, load_settings, parse_ip_allowlist
 
 PERCENT_MAX = 100
@@ -26,11 +26,7 @@ class TukTukSettings(Document):
 		self.refresh_drivers_left_to_target()
 
 	def validate_global_daily_target(self):
-		try:
-			target_kes = to_kes(self.global_daily_target)
-		except NotWholeShillings:
-			target_kes = -1
-		if target_kes < 0:
+		if not is_non_negative_kes(self.global_daily_target):
 			frappe.throw(
 				_("Global Daily Target must be a whole number of shillings, 0 or more."),
 				title=_("Invalid Global Daily Target"),
