@@ -6,7 +6,9 @@ import secrets
 
 import frappe
 
-ROLES = ("TukTuk Manager", "TukTuk Accountant", "TukTuk Driver")
+from tuktuk_management import roles
+
+ROLES = roles.ALL
 SETTINGS_DOCTYPE = "TukTuk Settings"
 CALLBACK_TOKEN_BYTES = 32
 
@@ -21,7 +23,7 @@ def create_roles() -> None:
 	for role in ROLES:
 		if not frappe.db.exists("Role", role):
 			frappe.get_doc(
-				{"doctype": "Role", "role_name": role, "desk_access": 0 if role == "TukTuk Driver" else 1}
+				{"doctype": "Role", "role_name": role, "desk_access": 0 if role == roles.DRIVER else 1}
 			).insert(ignore_permissions=True)
 
 

@@ -1,0 +1,14 @@
+"""The app's roles, named once (DESIGN §7). Importable without Frappe."""
+
+from __future__ import annotations
+
+MANAGER = "TukTuk Manager"
+ACCOUNTANT = "TukTuk Accountant"
+DRIVER = "TukTuk Driver"
+SYSTEM_MANAGER = "System Manager"
+
+ALL = (MANAGER, ACCOUNTANT, DRIVER)
+# Who may move money or rewrite balances (``frappe.only_for(MONEY_MOVERS)``).
+MONEY_MOVERS = (MANAGER, SYSTEM_MANAGER)
+# Who may post and revert manual journals.
+JOURNAL_POSTERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
