@@ -199,3 +199,18 @@ class TestDesk(FrappeTestCase):
 				dashboard.driver_overview(self.drivers[0].name)
 		finally:
 			frappe.set_user("Administrator")
+
+
+class TestSampleDayHelpers(FrappeTestCase):
+	def test_trans_time_moves_to_today_and_other_bodies_stay(self):
+		from tuktuk_management.demo import moved_to_today, parse_bool
+
+		body = json.dumps({"TransID": "X", "TransTime": "20261121101626"})
+		self.assertEqual(json.loads(moved_to_today(body, "20270102"))["TransTime"], "20270102101626")
+		for untouched in ("not json", json.dumps({"TransTime": "bad"}), json.dumps([1])):
+			self.assertEqual(moved_to_today(untouched, "20270102"), untouched)
+		self.assertFalse(parse_bool("false"))
+		self.assertFalse(parse_bool(0))
+		self.assertTrue(parse_bool("1"))
+		with self.assertRaises(frappe.ValidationError):
+			parse_bool("maybe")

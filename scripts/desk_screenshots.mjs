@@ -1,0 +1,93 @@
+// Screenshots of the desk from a running site with headless Chromium (docs/screenshots/).
+//
+// Drives a browser only; it builds nothing. Needs the npm package playwright-core (no browser
+// download: it uses the system Chromium) and a site seeded with the sample day
+// (`bench --site SITE execute tuktuk_management.demo.load_sample_day`):
+//
+//   npm install --prefix /tmp/shots playwright-core
+//   NODE_PATH=/tmp/shots/node_modules node scripts/desk_screenshots.mjs \
+//     --url http://i7.localhost:8007 --password admin --driver D000001 --out docs/screenshots
+//
+// A *.localhost host name is mapped to 127.0.0.1 inside Chromium.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+function option(name, fallback) {
+	const index = process.argv.indexOf(`--${name}`);
+	return index > 0 ? process.argv[index + 1] : fallback;
+}
+
+const base = option("url", "http://localhost:8000").replace(/\/$/, "");
+const user = option("user", "Administrator");
+const password = option("password", "admin");
+const driver = option("driver", "D000001");
+const out = option("out", "docs/screenshots");
+const executablePath = option("chromium", "/usr/bin/chromium");
+const host = new URL(base).hostname;
+
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({
+	executablePath,
+	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
+});
+const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
+
+await page.goto(`${base}/login`);
+const login = await page.evaluate(
+	async ([usr, pwd]) => {
+		const response = await fetch("/api/method/login", {
+			method: "POST",
+			headers: { "Content-Type": "application/json", Accept: "application/json" },
+			body: JSON.stringify({ usr, pwd }),
+		});
+		return response.status;
+	},
+	[user, password]
+);
+if (login !== 200) throw new Error(`login failed: HTTP ${login}`);
+
+async function settle(ms = 2500) {
+	await page.waitForLoadState("networkidle").catch(() => {});
+	await page.waitForTimeout(ms);
+}
+
+async function shot(name) {
+	const path = join(out, `${name}.png`);
+	await page.screenshot({ path, fullPage: true });
+	console.log(path);
+}
+
+// Workspace: wait until every number card has its figure and the charts have drawn.
+await page.goto(`${base}/app/tuktuk`);
+await page.waitForSelector(".number-widget-box", { timeout: 60000 });
+await page
+	.waitForFunction(
+		() =>
+			[...document.querySelectorAll(".number-widget-box")].every(
+				(card) => !card.querySelector(".number-card-loading")
+			),
+		null,
+		{ timeout: 60000 }
+	)
+	.catch(() => {});
+await page.waitForSelector(".widget.dashboard-widget-box .chart-container svg", { timeout: 60000 }).catch(() => {});
+await settle();
+await shot("workspace");
+
+// Driver form: the target progress and the latest payments section.
+await page.goto(`${base}/app/tuktuk-driver/${encodeURIComponent(driver)}`);
+await page.waitForSelector(".form-dashboard .progress", { timeout: 60000 }).catch(() => {});
+await settle();
+await shot("driver_form");
+
+// Driver Statement for that driver (last 30 days to today).
+await page.goto(`${base}/app/query-report/Driver Statement?driver=${encodeURIComponent(driver)}`);
+await page.waitForSelector(".dt-row", { timeout: 60000 }).catch(() => {});
+await settle(3500);
+await shot("driver_statement");
+
+await browser.close();
