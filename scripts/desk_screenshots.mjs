@@ -36,6 +36,11 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
 
+// A tall window instead of a full-page capture: the desk's sticky header then stays on top.
+async function tall(height) {
+	await page.setViewportSize({ width: 1440, height });
+}
+
 await page.goto(`${base}/login`);
 const login = await page.evaluate(
 	async ([usr, pwd]) => {
@@ -56,12 +61,18 @@ async function settle(ms = 2500) {
 }
 
 async function shot(name) {
+	// Without the bench's nginx the desk renders no top navbar; the sticky page head would then
+	// cover the first lines of the page, so it is laid out in the flow for the capture.
+	await page.addStyleTag({ content: ".page-head { position: static !important; }" });
+	await page.evaluate(() => window.scrollTo(0, 0));
+	await page.waitForTimeout(500);
 	const path = join(out, `${name}.png`);
-	await page.screenshot({ path, fullPage: true });
+	await page.screenshot({ path });
 	console.log(path);
 }
 
 // Workspace: wait until every number card has its figure and the charts have drawn.
+await tall(1560);
 await page.goto(`${base}/app/tuktuk`);
 await page.waitForSelector(".number-widget-box", { timeout: 60000 });
 await page
@@ -79,13 +90,18 @@ await settle();
 await shot("workspace");
 
 // Driver form: the target progress and the latest payments section.
+await tall(1400);
 await page.goto(`${base}/app/tuktuk-driver/${encodeURIComponent(driver)}`);
 await page.waitForSelector(".form-dashboard .progress", { timeout: 60000 }).catch(() => {});
 await settle();
 await shot("driver_form");
 
 // Driver Statement for that driver (last 30 days to today).
+await tall(1300);
 await page.goto(`${base}/app/query-report/Driver Statement?driver=${encodeURIComponent(driver)}`);
+await settle(1500);
+// The first run may start before the Link filter has taken the driver: run it again.
+await page.evaluate(() => frappe.query_report.refresh());
 await page.waitForSelector(".dt-row", { timeout: 60000 }).catch(() => {});
 await settle(3500);
 await shot("driver_statement");

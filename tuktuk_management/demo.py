@@ -7,8 +7,8 @@ opening vouchers) unless its first vehicle already exists, then hands every line
 ``samples/callbacks.jsonl`` to the confirmation webhook's flow after its token check (stored raw
 and committed, applied, logged) — the same as ``tuktuk_management.api.tuktuk.mpesa_confirmation``.
 With ``as_today`` (default) each body's ``TransTime`` is moved to today's date (EAT, time of
-day kept) so the desk's "today" figures show the replayed day. Meant for demo and screenshot
-sites; replaying again changes nothing (every callback becomes a Duplicate).
+day kept) so the desk's "today" figures show the replayed day, and the site's currency is set
+to KES (System Settings) if it is another. Meant for demo and screenshot sites; replaying again changes nothing (every callback becomes a Duplicate).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 DARAJA_TIMEZONE = "Africa/Nairobi"
 SOURCE_IP = "sample-replay"
 CALLBACKS_MAX = 10_000
+KES = "KES"
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes"), ("0", "false", "no", "")
 
 
@@ -57,10 +58,35 @@ def moved_to_today(raw_body: str, today: str) -> str:
 	return json.dumps({**body, "TransTime": today + trans_time[8:]})
 
 
+def use_kenyan_shillings() -> bool:
+	"""Make KES the site's currency (System Settings), creating the Currency if the site has none;
+	True if it changed. A demo site shows amounts as the fleet sees them."""
+	if frappe.db.get_default("currency") == KES:
+		return False
+	if not frappe.db.exists("Currency", KES):
+		frappe.get_doc(
+			{
+				"doctype": "Currency",
+				"currency_name": KES,
+				"enabled": 1,
+				"symbol": "KSh",
+				"fraction": "Cents",
+				"fraction_units": 100,
+				"number_format": "#,###.##",
+			}
+		).insert(ignore_permissions=True)
+	frappe.db.set_single_value("System Settings", "currency", KES)
+	frappe.db.set_default("currency", KES)
+	frappe.db.commit()
+	frappe.clear_cache()
+	return True
+
+
 def load_sample_day(as_today: bool | int | str = True) -> dict:
 	"""Load the sample fleet (once) and replay the sample day; returns ``{"loaded": {doctype:
-	count} or None, "statuses": {callback log status: count}}``. Commits."""
+	count} or None, "currency_set": bool, "statuses": {callback log status: count}}``. Commits."""
 	as_today = parse_bool(as_today)
+	currency_set = use_kenyan_shillings()
 	loaded = None
 	if not frappe.db.exists("TukTuk Vehicle", "TT001"):
 		documents = json.loads((SAMPLES / "fleet.json").read_text(encoding="utf-8"))
@@ -77,4 +103,4 @@ def load_sample_day(as_today: bool | int | str = True) -> dict:
 	for line in lines:
 		body = moved_to_today(line, today) if as_today else line
 		statuses[receive_confirmation(body, source_ip=SOURCE_IP).status] += 1
-	return {"loaded": loaded, "statuses": dict(statuses)}
+	return {"loaded": loaded, "currency_set": currency_set, "statuses": dict(statuses)}

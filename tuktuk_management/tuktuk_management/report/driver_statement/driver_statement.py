@@ -123,7 +123,8 @@ def rows(statement) -> list[dict]:
 
 
 def chart(statement) -> dict | None:
-	"""Balances after each posting day (the last line of each day)."""
+	"""Balances after each posting day (the last line of each day): a line chart, or bars when
+	the range has a single posting day (a line needs two points)."""
 	by_day: dict = {}
 	for line in statement.lines:
 		by_day[line.posting_datetime.date()] = line.balances_kes_after
@@ -138,7 +139,7 @@ def chart(statement) -> dict | None:
 				for account, label in BALANCE_LABELS.items()
 			],
 		},
-		"type": "line",
+		"type": "line" if len(days) > 1 else "bar",
 		"fieldtype": "Currency",
 	}
 
