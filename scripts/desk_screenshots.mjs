@@ -106,4 +106,22 @@ await page.waitForSelector(".dt-row", { timeout: 60000 }).catch(() => {});
 await settle(3500);
 await shot("driver_statement");
 
+// The driver list with its target indicators, and the two exception reports.
+await tall(900);
+await page.goto(`${base}/app/tuktuk-driver`);
+await page.waitForSelector(".list-row-container .indicator-pill", { timeout: 60000 }).catch(() => {});
+await settle();
+await shot("driver_list");
+
+for (const [name, report] of [
+	["unallocated_payments", "Unallocated Payments"],
+	["daily_collections", "Daily Collections"],
+]) {
+	await tall(1100);
+	await page.goto(`${base}/app/query-report/${report}`);
+	await page.waitForSelector(".dt-row", { timeout: 60000 }).catch(() => {});
+	await settle(3000);
+	await shot(name);
+}
+
 await browser.close();

@@ -33,7 +33,7 @@ def execute(filters: dict | None = None):
 def columns() -> list[dict]:
 	currency = {"fieldtype": "Currency", "width": 120}
 	return [
-		{"fieldname": "business_date", "label": _("Date"), "fieldtype": "Date", "width": 100},
+		{"fieldname": "business_date", "label": _("Date"), "fieldtype": "Date", "width": 110},
 		{
 			"fieldname": "tuktuk",
 			"label": _("Vehicle"),
