@@ -140,8 +140,19 @@ def test_desk_scripts_call_existing_or_contracted_methods():
 	contracted = set(
 		re.findall(r'"(tuktuk_management\.api\.[a-z_.]+)"', (APP / "api" / "dashboard.py").read_text())
 	)
-	scripts = [*MODULE_DIR.glob("**/*.js")]
+	scripts = [*APP.glob("**/*.js")]
 	called = {m for path in scripts for m in re.findall(r'"(tuktuk_management\.[a-z_.]+)"', path.read_text())}
 	assert called
 	for method in called:
 		assert (resolve_dotted(method) and whitelisted(method)) or method in contracted, method
+
+
+def test_doctype_js_hooks_name_shipped_scripts():
+	tree = ast.parse((APP / "hooks.py").read_text())
+	hooks = {
+		t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+		if isinstance(t, ast.Name) and t.id == "doctype_js"
+	}  # fmt: skip
+	assert hooks["doctype_js"]
+	for doctype, path in hooks["doctype_js"].items():
+		assert doctype in app_doctypes() and (APP / path).is_file(), (doctype, path)

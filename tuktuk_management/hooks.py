@@ -19,3 +19,8 @@ scheduler_events = {
 		"*/5 * * * *": ["tuktuk_management.tasks.process_pending_callbacks"],
 	},
 }
+
+# Desk
+# ----
+# The desk's part of the driver form (target progress, balances, latest payments, statement).
+doctype_js = {"TukTuk Driver": "public/js/tuktuk_driver_desk.js"}
