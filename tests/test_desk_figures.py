@@ -190,23 +190,32 @@ def test_target_attainment_derives_past_days_and_reads_today_live(db, now):
 
 
 def test_target_attainment_reads_daily_close_rows_when_that_doctype_exists(db, now):
-	"""The contract's ``TukTuk Daily Close`` columns (business_date, target_met), made here only
-	to prove the query; the DocType itself belongs to the daily-close work."""
-	db.sql("create table `tabTukTuk Daily Close` (name varchar(140), business_date date, target_met int)")
+	"""Closed days come from ``TukTuk Daily Close`` (contract columns business_date, target_met);
+	the table is made here only if the daily-close DocType is not installed."""
+	created = not figures.table_columns(db, "TukTuk Daily Close")
+	if created:
+		db.sql("create table `tabTukTuk Daily Close` (name varchar(140), business_date date, target_met int)")
 	try:
 		db.sql(
-			"insert into `tabTukTuk Daily Close` values ('a', '2026-11-20', 1), ('b', '2026-11-20', 0), "
-			"('c', '2026-11-20', 1), ('d', '2026-11-19', 0)"
+			"insert into `tabTukTuk Daily Close` (name, business_date, target_met) values ('a', '2026-11-20', 1), "
+			"('b', '2026-11-20', 0), ('c', '2026-11-20', 1), ('d', '2026-11-19', 0)"
 		)
+		make_vehicle(db, "TT001")
+		make_driver(db, "D000001", "TT001", daily_target=100)
+		c2b.process_confirmation(db, c2b_body("TT001", 400), settings=load_settings(db), now=now)
 		days = figures.target_attainment(
-			db, load_settings(db), date(2026, 11, 19), date(2026, 11, 20), today=date(2026, 11, 22)
+			db, load_settings(db), date(2026, 11, 19), date(2026, 11, 21), today=date(2026, 11, 22)
 		)
 		assert [(d.drivers_met, d.drivers_counted, str(d.rate_percent)) for d in days] == [
 			(0, 1, "0.0"),
 			(2, 3, "66.7"),
+			(1, 1, "100.0"),  # no close rows that day: derived from the payments
 		]
 	finally:
-		db.sql("drop table `tabTukTuk Daily Close`")
+		if created:
+			db.sql("drop table `tabTukTuk Daily Close`")
+		else:
+			db.sql("delete from `tabTukTuk Daily Close` where name in ('a', 'b', 'c', 'd')")
 
 
 def test_effective_target_includes_rollover_once_the_column_exists(db, now):
@@ -214,12 +223,15 @@ def test_effective_target_includes_rollover_once_the_column_exists(db, now):
 	make_driver(db, "D000001", "TT001", daily_target=1000)
 	settings = load_settings(db)
 	assert figures.fleet_today(db, settings, now.date()).target_due_kes == 1000
-	db.sql("alter table `tabTukTuk Driver` add column target_rollover decimal(21,9) not null default 0")
+	created = "target_rollover" not in figures.table_columns(db, "TukTuk Driver")
+	if created:
+		db.sql("alter table `tabTukTuk Driver` add column target_rollover decimal(21,9) not null default 0")
 	try:
 		db.sql("update `tabTukTuk Driver` set target_rollover = 250")
 		assert figures.fleet_today(db, settings, now.date()).target_due_kes == 1250
 	finally:
-		db.sql("alter table `tabTukTuk Driver` drop column target_rollover")
+		if created:
+			db.sql("alter table `tabTukTuk Driver` drop column target_rollover")
 
 
 def insert_payout(db, name, status, queued_at, amount=100):

@@ -203,30 +203,33 @@ def target_attainment(
 ) -> list[DayAttainment]:
 	"""Target attainment per day from ``from_date`` to ``to_date``.
 
-	Closed days come from ``TukTuk Daily Close`` (``target_met`` per driver and
-	``business_date``) when that DocType exists; without it a past day counts the drivers who
-	were paid that day and whose target contribution that day reached their base target. Today
-	(if in range) is live: Active drivers whose ``current_balance`` reached the effective target.
+	A closed day comes from its ``TukTuk Daily Close`` rows (``target_met`` per driver and
+	``business_date``) when that DocType exists; a past day without close rows counts the
+	drivers who were paid that day and whose target contribution that day reached their base
+	target. Today (if in range) is live: Active drivers whose ``current_balance`` reached the
+	effective target.
 	"""
 	start, end = _day_range(from_date, to_date)
-	by_day: dict[date, tuple[int, int]] = {}
+	rows = db.sql(
+		"""select day, coalesce(sum(collected >= base_target), 0), count(*) from (
+			select date(t.timestamp) as day, t.driver, sum(t.target_contribution) as collected,
+				max(case when d.daily_target > 0 then d.daily_target else %s end) as base_target
+			from `tabTukTuk Transaction` t join `tabTukTuk Driver` d on d.name = t.driver
+			where t.timestamp >= %s and t.timestamp < %s and t.transaction_type = 'Payment'
+			group by date(t.timestamp), t.driver) per_driver
+		group by day""",
+		(settings.global_daily_target_kes, start, end),
+	)
 	if table_columns(db, "TukTuk Daily Close"):
-		rows = db.sql(
-			"""select business_date, coalesce(sum(target_met), 0), count(*) from `tabTukTuk Daily Close`
-			where business_date >= %s and business_date <= %s group by business_date""",
-			(from_date, to_date),
+		# Closed days replace the derived figure.
+		rows = list(rows) + list(
+			db.sql(
+				"""select business_date, coalesce(sum(target_met), 0), count(*) from `tabTukTuk Daily Close`
+				where business_date >= %s and business_date <= %s group by business_date""",
+				(from_date, to_date),
+			)
 		)
-	else:
-		rows = db.sql(
-			"""select day, coalesce(sum(collected >= base_target), 0), count(*) from (
-				select date(t.timestamp) as day, t.driver, sum(t.target_contribution) as collected,
-					max(case when d.daily_target > 0 then d.daily_target else %s end) as base_target
-				from `tabTukTuk Transaction` t join `tabTukTuk Driver` d on d.name = t.driver
-				where t.timestamp >= %s and t.timestamp < %s and t.transaction_type = 'Payment'
-				group by date(t.timestamp), t.driver) per_driver
-			group by day""",
-			(settings.global_daily_target_kes, start, end),
-		)
+	by_day: dict[date, tuple[int, int]] = {}
 	for day, met, counted in rows:
 		by_day[day] = (int(met), int(counted))
 	if from_date <= today <= to_date:
