@@ -23,7 +23,6 @@ from tuktuk_management.ledger import figures
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import load_settings
 
-DESK_READERS = (roles.MANAGER, roles.ACCOUNTANT, roles.SYSTEM_MANAGER)
 CHART_DAYS = 30
 LATEST_PAYMENTS = 10
 RECONCILIATION_RUN = "TukTuk Reconciliation Run"
@@ -37,15 +36,16 @@ ACTION_METHODS = {
 }
 
 
-def check_desk_reader() -> None:
-	"""Throw PermissionError unless the user is a TukTuk Manager, Accountant or System Manager.
+def check_roles(allowed: tuple[str, ...]) -> None:
+	"""Throw PermissionError unless the user has one of ``allowed`` (Administrator always passes).
 
-	Not ``frappe.only_for``: that returns early whenever ``frappe.flags.in_test`` is set, so a
-	test could never see it refuse anyone.
+	Every method here starts with ``frappe.only_for(roles.<GROUP>)`` (the app's rule) and then
+	calls this with the same group: ``frappe.only_for`` returns early whenever
+	``frappe.flags.in_test`` is set, so only this check lets a test see a refusal.
 	"""
 	if frappe.session.user == "Administrator":
 		return
-	if set(DESK_READERS).isdisjoint(frappe.get_roles()):
+	if set(allowed).isdisjoint(frappe.get_roles()):
 		frappe.throw(
 			_("Only TukTuk Managers and Accountants can see the fleet's figures."),
 			frappe.PermissionError,
@@ -85,6 +85,12 @@ def fleet_today() -> figures.FleetToday:
 def desk_context() -> dict:
 	"""What the desk scripts need once: ``{"miss_limit": int, "actions": {name: bool}}`` (which
 	action methods are installed) and ``can_move_money`` (the user may press them)."""
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
+	return context_for_user()
+
+
+def context_for_user() -> dict:
 	user_roles = set(frappe.get_roles())
 	return {
 		"miss_limit": miss_limit(),
@@ -99,7 +105,8 @@ def desk_context() -> dict:
 @frappe.whitelist()
 def todays_collections(filters: str | dict | list | None = None) -> dict:
 	"""Number card: KES received today (all payments by M-Pesa time, suspense included)."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	today = fleet_today()
 	return {
 		"value": today.collections_kes,
@@ -113,7 +120,8 @@ def todays_collections(filters: str | dict | list | None = None) -> dict:
 def target_progress(filters: str | dict | list | None = None) -> str:
 	"""Number card: the Active drivers' target collected so far today against the total due,
 	as ``"12,300 of 30,000 (41%)"`` (KES)."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	today = fleet_today()
 	percent = round(100 * today.target_collected_kes / today.target_due_kes) if today.target_due_kes else 0
 	return _("{0} of {1} ({2}%)").format(
@@ -133,21 +141,24 @@ def _driver_card(value: int, route_options: dict) -> dict:
 @frappe.whitelist()
 def drivers_on_target(filters: str | dict | list | None = None) -> dict:
 	"""Number card: Active drivers whose collections today reached their effective target."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	return _driver_card(fleet_today().drivers_on_target, {"status": "Active", "left_to_target": 0})
 
 
 @frappe.whitelist()
 def drivers_behind_target(filters: str | dict | list | None = None) -> dict:
 	"""Number card: Active drivers still short of today's effective target."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	return _driver_card(fleet_today().drivers_behind, {"status": "Active", "left_to_target": [">", 0]})
 
 
 @frappe.whitelist()
 def drivers_at_miss_limit(filters: str | dict | list | None = None) -> dict:
 	"""Number card: Active drivers whose consecutive missed days reached the miss limit."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	limit = miss_limit()
 	return _driver_card(
 		fleet_today().drivers_at_miss_limit, {"status": "Active", "consecutive_misses": [">=", limit]}
@@ -157,7 +168,8 @@ def drivers_at_miss_limit(filters: str | dict | list | None = None) -> dict:
 @frappe.whitelist()
 def payouts_needing_attention(filters: str | dict | list | None = None) -> dict:
 	"""Number card: payouts Failed, Unknown, or Queued/Sent for over 30 minutes."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	attention = figures.payouts_needing_attention(frappe.db, now=now_datetime())
 	return {"value": attention.total, "fieldtype": "Int", "route": ["query-report", "Payout Monitor"]}
 
@@ -166,7 +178,8 @@ def payouts_needing_attention(filters: str | dict | list | None = None) -> dict:
 def last_reconciliation(filters: str | dict | list | None = None) -> str:
 	"""Number card: the latest TukTuk Reconciliation Run's status and age, e.g. ``"Clean · 2 hours
 	ago"``; ``"Not run yet"`` before the first run (or before reconciliation is installed)."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	if not frappe.db.table_exists(RECONCILIATION_RUN):
 		return _("Not run yet")
 	rows = frappe.get_all(
@@ -207,7 +220,8 @@ def daily_collections_chart(
 ) -> dict:
 	"""Chart source "TukTuk Daily Collections": per day over the last 30 days, KES to the
 	company's targets, to drivers (shares) and to deposits and suspense."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	start, end = _chart_range(from_date, to_date)
 	days = figures.collections_by_day(frappe.db, start, end)
 	return {
@@ -237,7 +251,8 @@ def target_attainment_chart(
 ) -> dict:
 	"""Chart source "TukTuk Target Attainment": percent of drivers who met their target, per
 	day over the last 30 days (today live)."""
-	check_desk_reader()
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
 	start, end = _chart_range(from_date, to_date)
 	days = figures.target_attainment(
 		frappe.db, load_settings(frappe.db), start, end, today=getdate(nowdate())
@@ -260,6 +275,8 @@ def driver_overview(driver: str) -> dict:
 	consecutive_misses, miss_limit, latest_payments: [...], actions: {...}, can_move_money}``.
 	Needs read permission on that TukTuk Driver.
 	"""
+	frappe.only_for(roles.DESK_USERS)
+	check_roles(roles.DESK_USERS)
 	frappe.has_permission("TukTuk Driver", "read", driver, throw=True)
 	settings = load_settings(frappe.db)
 	has_rollover = frappe.get_meta("TukTuk Driver").has_field("target_rollover")
@@ -276,7 +293,7 @@ def driver_overview(driver: str) -> dict:
 		frappe.throw(_("Driver {0} not found").format(driver), frappe.DoesNotExistError)
 	base_kes = to_kes(row.daily_target) or settings.global_daily_target_kes
 	rollover_kes = to_kes(row.target_rollover) if has_rollover else None
-	context = desk_context()
+	context = context_for_user()
 	return {
 		"base_target_kes": base_kes,
 		"rollover_kes": rollover_kes,
