@@ -308,3 +308,56 @@ def driver_overview(driver: str) -> dict:
 		"actions": context["actions"],
 		"can_move_money": context["can_move_money"],
 	}
+
+
+@frappe.whitelist()
+def driver_statement(
+	driver: str | None = None, from_date: str | None = None, to_date: str | None = None
+) -> dict:
+	"""A driver's statement as data, for drivers (who have no desk) and for scripts.
+
+	driver: TukTuk Driver name; managers and accountants must give one, a TukTuk Driver user gets
+	their own (the driver whose ``user`` is them) and is refused anyone else. Dates default to the
+	last 30 days to today. Returns ``{driver, from_date, to_date, opening_kes, closing_kes,
+	lines: [{posting_datetime, account, debit_kes, credit_kes, voucher_type, voucher_no,
+	balances_kes_after}]}`` with balances per account (target, deposit, payable), whole KES.
+	"""
+	frappe.only_for(roles.DESK_USERS)
+	check_roles(roles.DESK_USERS)
+	from tuktuk_management.ledger.statement import StatementTooLong
+	from tuktuk_management.ledger.statement import driver_statement as build_statement
+	from tuktuk_management.tuktuk_management.report.driver_statement.driver_statement import (
+		DEFAULT_DAYS,
+		statement_driver,
+	)
+
+	name = statement_driver(driver)
+	if not name:
+		frappe.throw(_("Choose a driver."))
+	end = getdate(to_date) if to_date else getdate(nowdate())
+	start = getdate(from_date) if from_date else add_days(end, -DEFAULT_DAYS)
+	try:
+		statement = build_statement(frappe.db, name, getdate(start), end)
+	except StatementTooLong as exc:
+		frappe.throw(_("Too many ledger lines: {0}").format(exc), title=_("Choose a shorter period"))
+	except ValueError:
+		frappe.throw(_("The To Date must be on or after the From Date."))
+	return {
+		"driver": name,
+		"from_date": str(statement.from_date),
+		"to_date": str(statement.to_date),
+		"opening_kes": statement.opening_kes,
+		"closing_kes": statement.closing_kes,
+		"lines": [
+			{
+				"posting_datetime": str(line.posting_datetime),
+				"account": line.account,
+				"debit_kes": line.debit_kes,
+				"credit_kes": line.credit_kes,
+				"voucher_type": line.voucher_type,
+				"voucher_no": line.voucher_no,
+				"balances_kes_after": line.balances_kes_after,
+			}
+			for line in statement.lines
+		],
+	}

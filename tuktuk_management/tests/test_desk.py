@@ -151,9 +151,15 @@ class TestDesk(FrappeTestCase):
 		try:
 			with self.assertRaises(frappe.PermissionError):
 				driver_statement.execute({"driver": self.drivers[1].name})
+			with self.assertRaises(frappe.PermissionError):
+				dashboard.driver_statement(self.drivers[1].name)
 			if has_user_field:
 				_columns, rows, *_ = driver_statement.execute({})
 				self.assertEqual(rows[-1]["target_balance"], 200)
+				own = dashboard.driver_statement()
+				self.assertEqual(own["driver"], self.drivers[0].name)
+				self.assertEqual(own["closing_kes"], cached_balances_kes(frappe.db, self.drivers[0].name))
+				self.assertEqual(own["closing_kes"]["target"], 200)
 		finally:
 			frappe.set_user("Administrator")
 
