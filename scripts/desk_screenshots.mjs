@@ -113,12 +113,18 @@ await page.waitForSelector(".list-row-container .indicator-pill", { timeout: 600
 await settle();
 await shot("driver_list");
 
-for (const [name, report] of [
-	["unallocated_payments", "Unallocated Payments"],
-	["daily_collections", "Daily Collections"],
+await page.goto(`${base}/app/tuktuk-payout`);
+await page.waitForSelector(".list-row-container .indicator-pill", { timeout: 60000 }).catch(() => {});
+await settle();
+await shot("payout_list");
+
+for (const [name, report, query] of [
+	["unallocated_payments", "Unallocated Payments", ""],
+	["daily_collections", "Daily Collections", ""],
+	["payout_monitor", "Payout Monitor", "?status=Queued"],
 ]) {
 	await tall(1100);
-	await page.goto(`${base}/app/query-report/${report}`);
+	await page.goto(`${base}/app/query-report/${report}${query}`);
 	await page.waitForSelector(".dt-row", { timeout: 60000 }).catch(() => {});
 	await settle(3000);
 	await shot(name);

@@ -13,6 +13,15 @@ from frappe.utils import cint, now_datetime
 from tuktuk_management.ledger import figures
 
 NEEDS_ATTENTION = "Needs Attention"
+# The list view's status colours (tuktuk_payout_list.js), as chart colours.
+STATUS_COLOURS = {
+	"Queued": "#2490EF",
+	"Sent": "#20C997",
+	"Paid": "#29CD42",
+	"Failed": "#E24C4C",
+	"Unknown": "#ECAD4B",
+	"Cancelled": "#98A1A9",
+}
 
 
 def execute(filters: dict | None = None):
@@ -93,4 +102,5 @@ def chart(data: list[dict]) -> dict | None:
 			"datasets": [{"name": _("Payouts"), "values": list(counts.values())}],
 		},
 		"type": "donut",
+		"colors": [STATUS_COLOURS.get(status, "#98A1A9") for status in counts],
 	}
