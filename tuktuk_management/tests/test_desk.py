@@ -86,6 +86,30 @@ class TestDesk(FrappeTestCase):
 		)
 		self.assertTrue(page["cards"]["items"])
 
+	def test_managers_and_accountants_see_every_card_and_chart(self):
+		for role in ("TukTuk Manager", "TukTuk Accountant"):
+			user = frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": f"desk-{frappe.generate_hash(length=6)}@example.com",
+					"first_name": role,
+					"send_welcome_email": 0,
+					"roles": [{"role": role}],
+				}
+			).insert(ignore_permissions=True)
+			frappe.set_user(user.name)
+			try:
+				page = get_desktop_page(json.dumps({"name": WORKSPACE, "title": WORKSPACE, "public": 1}))
+				self.assertEqual(len(page["number_cards"]["items"]), 8, role)
+				self.assertEqual(len(page["charts"]["items"]), 3, role)
+				self.assertGreaterEqual(card_value(dashboard.drivers_on_target()), 1, role)
+				result = run_report(
+					"Daily Collections", filters={"from_date": nowdate(), "to_date": nowdate()}
+				)
+				self.assertTrue(result["result"], role)
+			finally:
+				frappe.set_user("Administrator")
+
 	def test_number_cards_show_the_seeded_day(self):
 		workspace = frappe.get_doc("Workspace", WORKSPACE)
 		values = {}
