@@ -432,3 +432,36 @@ def test_runner_close_day_twice(db, db_url, driver):
 
 def test_close_result_status_constants():
 	assert {CLOSED, ALREADY_CLOSED, NOT_DUE} == {"Closed", "Already Closed", "Not Due"}
+
+
+def test_settings_of_the_close_are_read_with_defaults(db):
+	settings = load_settings(db)
+	assert (settings.daily_close_time, settings.miss_limit, settings.deduct_shortfall_from_deposit) == (
+		time(23, 59),
+		3,
+		False,
+	)
+	assert (settings.reconciliation_time, settings.reconciliation_recipients) == (time(2, 0), "")
+	set_settings(
+		db,
+		daily_close_time="22:30:00.000000",
+		miss_limit=0,
+		deduct_shortfall_from_deposit=1,
+		reconciliation_time="03:15:00",
+		reconciliation_recipients="a@example.com\nb@example.com",
+	)
+	settings = load_settings(db)
+	assert (settings.daily_close_time, settings.miss_limit, settings.deduct_shortfall_from_deposit) == (
+		time(22, 30),
+		0,
+		True,
+	)
+	assert settings.reconciliation_time == time(3, 15)
+	from tuktuk_management.ledger.settings import parse_recipients
+
+	assert parse_recipients(settings.reconciliation_recipients) == ["a@example.com", "b@example.com"]
+	make_driver(db, "D000001", None)
+	db.commit()
+	alerts = [close(db, DAY1 + timedelta(days=n)).miss_limit_alerts for n in range(4)]
+	assert alerts == [[], [], [], []]  # 0 turns the alert off
+	assert balances_of(db, "D000001")["consecutive_misses"] == 4
