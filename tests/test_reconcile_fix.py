@@ -255,3 +255,26 @@ def test_missing_values_take_the_default(value):
 def test_unrecognised_values_are_refused(value):
 	with pytest.raises(ValueError, match="yes/no"):
 		parse_bool(value)
+
+
+def test_each_invariant_breach_is_named(db, fleet):
+	assert reconcile.check_books(db).clean
+	db.sql(
+		"""insert into `tabTukTuk Transaction` (name, transaction_id, amount, driver)
+		values ('NOPOSTING1', 'NOPOSTING1', 100, 'D000001')"""
+	)
+	db.sql(
+		"""insert into `tabTukTuk Ledger Entry` (name, account, debit, credit, voucher_type, voucher_no)
+		values ('orphan0001', 'paybill', 5, 0, null, null), ('orphan0002', 'suspense', 0, 5, null, null),
+			('other00001', 'paybill', 9, 0, 'Journal Entry', 'JV-1'),
+			('other00002', 'suspense', 0, 9, 'Journal Entry', 'JV-1')"""
+	)
+	report = reconcile.check_books(db)
+	assert report.transactions_without_postings == ["NOPOSTING1"]
+	assert sorted(report.postings_without_document, key=str) == sorted(
+		[{"voucher_type": None, "voucher_no": None}, {"voucher_type": "Journal Entry", "voucher_no": "JV-1"}],
+		key=str,
+	)
+	assert report.unbalanced_vouchers == [] and report.ledger_total_kes == 0
+	assert report.invariant_breaches == 3
+	db.rollback()
