@@ -35,6 +35,7 @@ def process_pending_callbacks(batch_size_max: int = PENDING_CALLBACKS_BATCH_MAX)
 # -- Daily close and reconciliation (DESIGN §5, §6) ------------------------------------------------
 CLOSE_JOB_TIMEOUT_S = 1_500
 CLOSE_CHAIN_TTL_S = 900  # a close chain that made no progress for this long may be restarted
+MISS_ALERT_TTL_S = 2 * 24 * 3600  # one miss-limit alert per business date
 SCHEDULER_USER = "Administrator"
 
 
@@ -110,9 +111,15 @@ def close_day_chunk(business_date: str, after: str = "") -> dict:
 		_enqueue_close_chunk(business_date, after=summary.last_driver)
 		frappe.db.commit()  # nosemgrep: enqueue_after_commit fires on commit
 		return summary.as_dict()
-	frappe.cache().delete_value(key)
-	send_miss_limit_alert(business_date, miss_limit_drivers(frappe.db, day, settings.miss_limit))
-	frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
+	if not summary.errors:
+		frappe.cache().delete_value(key)
+	# else the key expires after CLOSE_CHAIN_TTL_S: failed drivers are retried by a later tick,
+	# at most every 15 minutes (not every minute), each retry logging its errors.
+	alert_key = f"tuktuk_management:miss_limit_alert:{business_date}"
+	if not frappe.cache().get_value(alert_key, expires=True):
+		frappe.cache().set_value(alert_key, 1, expires_in_sec=MISS_ALERT_TTL_S)
+		send_miss_limit_alert(business_date, miss_limit_drivers(frappe.db, day, settings.miss_limit))
+		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
 	return summary.as_dict()
 
 

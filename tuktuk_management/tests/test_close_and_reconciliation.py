@@ -131,8 +131,9 @@ class TestCloseAndReconciliation(FrappeTestCase):
 		frappe.db.commit()
 		frappe.db.set_single_value("TukTuk Settings", "miss_limit", 1)
 		frappe.db.commit()
+		today = now_datetime().date()
+		frappe.cache().delete_value(f"tuktuk_management:miss_limit_alert:{today.isoformat()}")
 		try:
-			today = now_datetime().date()
 			summary = tasks.close_day_chunk(today.isoformat())
 			self.assertTrue(summary["done"])
 			close = frappe.get_doc("TukTuk Daily Close", close_name(driver.name, today))
@@ -162,9 +163,13 @@ class TestCloseAndReconciliation(FrappeTestCase):
 			)
 			again = tasks.close_day_chunk(today.isoformat())
 			self.assertEqual(again["drivers_closed"], 0)
+			self.assertEqual(  # one alert per business date
+				len(queued_emails(reference_doctype="TukTuk Daily Close", creation=(">=", self.since))), 1
+			)
 			self.assertEqual(frappe.db.count("TukTuk Daily Close", {"driver": driver.name}), 1)
 		finally:
 			frappe.db.set_single_value("TukTuk Settings", "miss_limit", 3)
+			frappe.cache().delete_value(f"tuktuk_management:miss_limit_alert:{today.isoformat()}")
 			frappe.db.commit()
 
 	def test_run_due_daily_close_honours_the_close_time(self):
