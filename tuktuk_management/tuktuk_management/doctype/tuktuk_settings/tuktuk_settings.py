@@ -10,6 +10,8 @@ from frappe.model.document import Document
 from tuktuk_management.ledger.drivers import refresh_left_to_target
 from tuktuk_management.ledger.money import is_non_negative_kes
 from tuktuk_management.ledger.settings import (
+	DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES,
+	DEFAULT_JOURNAL_MAX_LINES,
 	DEFAULT_TIMEZONE,
 	JOURNAL_MAX_LINES_CAP,
 	load_settings,
@@ -75,12 +77,17 @@ class TukTukSettings(Document):
 			)
 
 	def validate_journal_limits(self):
+		# A site upgraded from before these fields existed has them empty: take the defaults.
+		self.journal_max_lines = self.journal_max_lines or DEFAULT_JOURNAL_MAX_LINES
+		self.journal_max_line_amount_kes = (
+			self.journal_max_line_amount_kes or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+		)
 		if not 2 <= (self.journal_max_lines or 0) <= JOURNAL_MAX_LINES_CAP:
 			frappe.throw(
 				_("Journal Max Lines must be between 2 and {0}.").format(JOURNAL_MAX_LINES_CAP),
 				title=_("Invalid Journal Limit"),
 			)
-		if (self.journal_max_line_amount_kes or 0) <= 0:
+		if self.journal_max_line_amount_kes <= 0:
 			frappe.throw(
 				_("Journal Max Line Amount must be a whole number of shillings above 0."),
 				title=_("Invalid Journal Limit"),
