@@ -227,4 +227,55 @@ class TestCorrectionsAPI(FrappeAPITestCase):
 		self.assertEqual(conflict.status_code, 409, conflict.text)
 		frappe.db.rollback()
 		self.assertEqual(frappe.db.count("TukTuk Transaction", {"name": trans_id}), 1)
-		json.dumps(first.json)  # the reply is plain JSON
+
+	def test_manager_submits_and_cancels_a_credit_note_as_the_desk_does(self):
+		"""The desk's own calls: savedocs (Save, then Submit) and cancel, each its own request."""
+		auth = {"Authorization": self.manager_auth}
+		savedocs = self.method("frappe.desk.form.save.savedocs")
+		draft = {
+			"doctype": "TukTuk Credit Note",
+			"name": "new-tuktuk-credit-note-1",
+			"__islocal": 1,
+			"docstatus": 0,
+			"correction_type": "Target waiver",
+			"driver": self.second,
+			"amount": 100,
+		}
+		saved = self.post(savedocs, {"doc": json.dumps(draft), "action": "Save"}, headers=auth)
+		self.assertEqual(saved.status_code, 200, saved.text)
+		doc = saved.json["docs"][0]
+		submitted = self.post(savedocs, {"doc": json.dumps(doc), "action": "Submit"}, headers=auth)
+		self.assertEqual(submitted.status_code, 200, submitted.text)
+		self.assertEqual(submitted.json["docs"][0]["target_kes"], 100)
+
+		def lines():
+			frappe.db.rollback()
+			return frappe.get_all(
+				"TukTuk Ledger Entry",
+				filters={"voucher_type": "TukTuk Credit Note", "voucher_no": doc["name"]},
+				fields=["account", "debit", "credit", "is_reversal"],
+				order_by="is_reversal asc, account asc",
+			)
+
+		self.assertEqual(
+			[(r.account, int(r.debit), int(r.credit), r.is_reversal) for r in lines()],
+			[("revenue", 100, 0, 0), ("target", 0, 100, 0)],
+		)
+		target = frappe.db.get_value("TukTuk Driver", self.second, "current_balance")
+		self.assertEqual(target, 100)
+		cancelled = self.post(
+			self.method("frappe.desk.form.save.cancel"),
+			{"doctype": "TukTuk Credit Note", "name": doc["name"]},
+			headers=auth,
+		)
+		self.assertEqual(cancelled.status_code, 200, cancelled.text)
+		self.assertEqual(len(lines()), 4)
+		self.assertEqual(frappe.db.get_value("TukTuk Driver", self.second, "current_balance"), 0)
+		self.assertEqual(frappe.db.get_value("TukTuk Credit Note", doc["name"], "docstatus"), 2)
+		refused = self.post(
+			savedocs,
+			{"doc": json.dumps(draft), "action": "Save"},
+			headers={"Authorization": self.accountant_auth},
+		)
+		self.assertEqual(refused.status_code, 403, refused.text)  # accountants read credit notes only
+		self.assertTrue(check_books(frappe.db).clean, check_books(frappe.db).as_dict())
