@@ -304,3 +304,34 @@ def test_processes_posting_in_opposite_order_never_deadlock_and_totals_are_exact
 	assert {d: balances(db, d)["deposit"] for d in expected_kes} == expected_kes
 	assert db.sql("select count(*) from `tabTukTuk Journal`")[0][0] == WORKERS * ROUNDS
 	assert_books_clean(db)
+
+
+def _post_same_key(url, start, results) -> None:
+	db = MariaDB(url)
+	settings = load_settings(db)
+	parsed = journal.parse_journal("same-key", move("D000001", "D000002", 40), settings=settings)
+	start.wait(30)
+	result = journal.post_journal(db, parsed, settings=settings, now=_now())
+	db.commit()
+	db.close()
+	results.put((result.name, result.replayed))
+
+
+def test_concurrent_double_submit_posts_once_and_both_get_the_same_journal(db, db_url, fleet):
+	context = multiprocessing.get_context("fork")
+	results, start = context.Queue(), context.Event()
+	processes = [
+		context.Process(target=_post_same_key, args=(db_url, start, results)) for _ in range(WORKERS)
+	]
+	for process in processes:
+		process.start()
+	start.set()
+	outcomes = [results.get(timeout=60) for _ in processes]
+	for process in processes:
+		process.join(30)
+		assert process.exitcode == 0
+	assert len({name for name, _ in outcomes}) == 1
+	assert sorted(replayed for _, replayed in outcomes) == [False] + [True] * (WORKERS - 1)
+	db.rollback()
+	assert balances(db, "D000001")["deposit"] == 960 and balances(db, "D000002")["deposit"] == 540
+	assert_books_clean(db)
