@@ -11,6 +11,7 @@ from frappe.utils import get_datetime, getdate
 
 from tuktuk_management import roles
 from tuktuk_management.api.c2b import receive_confirmation
+from tuktuk_management.api.corrections import allocate, record_missed
 from tuktuk_management.ledger import reconcile
 from tuktuk_management.ledger.money import to_kes
 
@@ -159,3 +160,39 @@ def reconcile_all_drivers_balances(auto_fix: bool | str = False) -> dict:
 			for name, amount in sorted(per_driver.items())
 		],
 	}
+
+
+def process_uncaptured_payment(
+	transaction_id: str, driver: str | None = None, vehicle: str | None = None
+) -> dict:
+	"""Seed runbook name: allocate an Unallocated (suspense) payment to a driver or a vehicle's
+	current driver, and commit. Same rules and reply as
+	``tuktuk_management.api.corrections.allocate_payment``.
+
+	    bench --site SITE execute tuktuk_management.api.tuktuk.process_uncaptured_payment \\
+	        --kwargs '{"transaction_id": "TK12345678", "driver": "D000123"}'
+	"""
+	result = allocate(transaction_id, driver=driver, vehicle=vehicle)
+	frappe.db.commit()  # console unit of work: `bench console` does not commit
+	return result
+
+
+def add_missed_transaction(
+	transaction_id: str,
+	amount: int | str,
+	account: str,
+	trans_time: str,
+	driver: str | None = None,
+	vehicle: str | None = None,
+) -> dict:
+	"""Seed runbook: add a payment M-Pesa received whose callback never arrived, and commit.
+	Idempotent on TransID. Same rules and reply as
+	``tuktuk_management.api.corrections.record_missed_payment``.
+
+	    bench --site SITE execute tuktuk_management.api.tuktuk.add_missed_transaction \\
+	        --kwargs '{"transaction_id": "TK12345678", "amount": 300, "account": "TT-7",
+	                   "trans_time": "20261121121325"}'
+	"""
+	result = record_missed(transaction_id, amount, account, trans_time, driver=driver, vehicle=vehicle)
+	frappe.db.commit()  # console unit of work: `bench console` does not commit
+	return result

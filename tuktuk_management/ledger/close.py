@@ -35,7 +35,7 @@ from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
 
-DAILY_CLOSE_DOCTYPE = "TukTuk Daily Close"
+DAILY_CLOSE_DOCTYPE = accounts.DAILY_CLOSE_DOCTYPE
 CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk)
 CLOSE_PAGE_MAX = 100  # drivers listed per query
 ERRORS_KEPT_MAX = 100

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from tuktuk_management.ledger import accounts
-from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.drivers import refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
@@ -28,8 +27,8 @@ FIX_DRIVERS_MAX = 1_000  # drivers fixed per run (one transaction); a later run 
 RUN_DOCTYPE = "TukTuk Reconciliation Run"
 DISCREPANCY_DOCTYPE = "TukTuk Reconciliation Discrepancy"
 # Voucher types whose document must exist for their postings (DESIGN §6 "no posting without its
-# document"); each later flow adds its voucher DocType here.
-VOUCHER_DOCTYPES = (accounts.TRANSACTION_DOCTYPE, accounts.DRIVER_DOCTYPE, DAILY_CLOSE_DOCTYPE)
+# document"): ``accounts.VOUCHER_DOCTYPES``, where each flow adds its voucher DocType.
+VOUCHER_DOCTYPES = accounts.VOUCHER_DOCTYPES
 
 CLEAN, DRIFT_FOUND, FIXED, ERROR = "Clean", "Drift Found", "Fixed", "Error"
 EXIT_CODE = {CLEAN: 0, DRIFT_FOUND: 1, FIXED: 1, ERROR: 2}

@@ -17,6 +17,9 @@ DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
 DEFAULT_DAILY_CLOSE_TIME = time(23, 59)
 DEFAULT_RECONCILIATION_TIME = time(2, 0)
 DEFAULT_MISS_LIMIT = 3
+DEFAULT_JOURNAL_MAX_LINES = 20
+DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES = 100_000
+JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its reversal stay small
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,8 @@ class LedgerSettings:
 
 	Sources: TukTuk Settings fields ``global_daily_target`` (KES), ``global_fare_percentage``
 	(driver's share, percent), ``mpesa_paybill`` (expected BusinessShortCode, "" = not checked),
-	``processing_paused``, ``allowed_callback_ips``; the site time zone is System Settings
+	``processing_paused``, ``allowed_callback_ips``, ``journal_max_lines`` and
+	``journal_max_line_amount_kes`` (manual journal limits, KES); the site time zone is System Settings
 	``time_zone`` (default Africa/Nairobi).
 	"""
 
@@ -43,6 +47,8 @@ class LedgerSettings:
 	deduct_shortfall_from_deposit: bool = False
 	reconciliation_time: time = DEFAULT_RECONCILIATION_TIME
 	reconciliation_recipients: str = ""
+	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
+	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -50,7 +56,8 @@ def load_settings(db: Database) -> LedgerSettings:
 	rows = db.sql(
 		"""select doctype, field, value from `tabSingles`
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
-			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'daily_close_time', 'miss_limit',
+			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
+			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
 			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
@@ -77,6 +84,13 @@ def load_settings(db: Database) -> LedgerSettings:
 			settings_value.get("reconciliation_time"), DEFAULT_RECONCILIATION_TIME
 		),
 		reconciliation_recipients=settings_value.get("reconciliation_recipients") or "",
+		journal_max_lines=min(
+			JOURNAL_MAX_LINES_CAP,
+			to_kes(settings_value.get("journal_max_lines") or DEFAULT_JOURNAL_MAX_LINES),
+		),
+		journal_max_line_amount_kes=to_kes(
+			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+		),
 	)
 
 

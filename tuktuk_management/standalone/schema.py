@@ -76,9 +76,12 @@ STANDARD_COLUMNS = """`name` varchar(140) not null,
 	`owner` varchar(140) default null,
 	`docstatus` int(1) not null default 0,
 	`idx` int(8) not null default 0"""
-CHILD_COLUMNS = """`parent` varchar(140) default null,
-	`parentfield` varchar(140) default null,
-	`parenttype` varchar(140) default null"""
+# A child table (``istable``) row points at its parent document, as in Frappe v15.
+CHILD_COLUMNS = [
+	"`parent` varchar(140) default null",
+	"`parentfield` varchar(140) default null",
+	"`parenttype` varchar(140) default null",
+]
 TABLE_OPTIONS = "engine=InnoDB row_format=dynamic character set=utf8mb4 collate=utf8mb4_unicode_ci"
 
 
@@ -111,7 +114,7 @@ def create_table_sql(doctype: dict) -> str:
 	columns = [STANDARD_COLUMNS]
 	indexes = ["primary key (`name`)", "key `modified` (`modified`)"]
 	if doctype.get("istable"):
-		columns.append(CHILD_COLUMNS)
+		columns += CHILD_COLUMNS
 		indexes.append("key `parent` (`parent`)")
 	for field in doctype["fields"]:
 		if field["fieldtype"] in NO_COLUMN_TYPES:
