@@ -509,3 +509,29 @@ def test_runner_replay_close_replay_close_balances_to_the_shilling(db, db_url, d
 		"consecutive_misses": 1,
 	}
 	assert b["last_close_date"] == (day_b + timedelta(days=1)).isoformat()
+
+
+def test_corrections_after_a_missed_day_use_the_rolled_over_target(db, driver):
+	"""A target waiver after a close is measured against base + rollover (issue 5's credit notes)."""
+	from tuktuk_management.ledger import corrections
+	from tuktuk_management.ledger.postings import CorrectionRefused
+
+	close(db, DAY1)  # nothing collected: T for day 2 = 1000 + 1000
+	day2 = at(DAY1 + timedelta(days=1), 9)
+
+	def waiver(name: str, amount_kes: int):
+		note = corrections.CreditNote(
+			name=name, correction_type=corrections.TARGET_WAIVER, driver=driver, amount_kes=amount_kes
+		)
+		return corrections.submit_credit_note(db, note, settings=load_settings(db), now=day2)
+
+	with pytest.raises(CorrectionRefused, match="owes 2000 KES"):
+		waiver("CN-ROLL-1", 2001)
+	db.rollback()
+	waiver("CN-ROLL-2", 1500)
+	db.commit()
+	b = balances_of(db, driver)
+	assert (b["current_balance"], b["left_to_target"], b["target_today"]) == (1500, 500, 2000)
+	summary = close(db, DAY1 + timedelta(days=1))
+	assert (summary.collected_kes, summary.shortfall_kes, summary.rollover_kes) == (1500, 500, 500)
+	assert check_books(db).clean
