@@ -278,3 +278,56 @@ def test_each_invariant_breach_is_named(db, fleet):
 	assert report.unbalanced_vouchers == [] and report.ledger_total_kes == 0
 	assert report.invariant_breaches == 3
 	db.rollback()
+
+
+def _pay_in_process(url, bodies, results):
+	from tuktuk_management.ledger.database import run_with_retry
+	from tuktuk_management.standalone.db import MariaDB
+
+	db = MariaDB(url)
+	settings = load_settings(db)
+	statuses = []
+	for body in bodies:
+		outcome = run_with_retry(
+			lambda body=body: c2b.process_confirmation(db, body, settings=settings, now=NOW),
+			rollback=db.rollback,
+		)
+		db.commit()
+		statuses.append(outcome.status)
+	db.close()
+	results.put(statuses)
+
+
+def _reconcile_in_process(url, rounds, results):
+	from tuktuk_management.standalone.db import MariaDB
+
+	db = MariaDB(url)
+	statuses = []
+	for _ in range(rounds):
+		statuses.append(run(db, fix=True).status)
+	db.close()
+	results.put(statuses)
+
+
+def test_reconcile_with_fix_while_payments_arrive_finds_no_false_drift(db, db_url, fleet):
+	"""The set-based check reads one consistent snapshot and the fix re-reads under the row lock:
+	payments in flight in three processes are never reported (or "fixed") as drift."""
+	import multiprocessing
+
+	bodies = [c2b_body("TT001", amount, f"LIVE{n:06d}") for n, amount in enumerate([150, 275, 90] * 40)]
+	context = multiprocessing.get_context("fork")
+	results = context.Queue()
+	payers = [context.Process(target=_pay_in_process, args=(db_url, bodies[i::3], results)) for i in range(3)]
+	checker = context.Process(target=_reconcile_in_process, args=(db_url, 15, results))
+	for process in [payers[0], checker, *payers[1:]]:
+		process.start()
+	outputs = [results.get(timeout=300) for _ in range(4)]
+	for process in [*payers, checker]:
+		process.join(60)
+		assert process.exitcode == 0
+	statuses = [s for output in outputs for s in output]
+	assert statuses.count(c2b.PROCESSED) == len(bodies)
+	assert statuses.count("Clean") == 15  # every reconciliation during the payments was clean
+	db.rollback()
+	assert reconcile.check_books(db).clean
+	assert db.sql("select count(*) from `tabTukTuk Reconciliation Discrepancy`")[0][0] == 0
