@@ -311,8 +311,16 @@ class TestCloseAndReconciliation(FrappeTestCase):
 		self.assertEqual(len(rows), 1)
 		self.assertEqual((rows[0]["payout_pending_cached"], rows[0]["payout_pending_ledger"]), (102, 100))
 		self.assertEqual(rows[0]["difference"], 2)
-		from frappe.desk.query_report import run
+		from frappe.desk.query_report import get_script, run
 
+		report = frappe.get_doc("Report", "Balance Reconciliation")
+		self.assertEqual(
+			(report.report_type, report.is_standard, report.ref_doctype),
+			("Script Report", "Yes", "TukTuk Driver"),
+		)
+		self.assertIn(
+			"only_discrepancies", get_script("Balance Reconciliation")["script"]
+		)  # what the desk loads
 		result = run("Balance Reconciliation", filters={"driver": driver.name, "only_discrepancies": 1})
 		self.assertEqual(len(result["result"]), 1)
 		frappe.db.rollback()
