@@ -17,5 +17,11 @@ scheduler_events = {
 	"cron": {
 		# Stored confirmations left Received (processing paused) or Failed (attempts left).
 		"*/5 * * * *": ["tuktuk_management.tasks.process_pending_callbacks"],
+		# Daily close and reconciliation: each checks whether its time in TukTuk Settings has
+		# passed (site time zone) and the day's work is not done yet, then enqueues chunked jobs.
+		"* * * * *": [
+			"tuktuk_management.tasks.run_due_daily_close",
+			"tuktuk_management.tasks.run_due_reconciliation",
+		],
 	},
 }

@@ -30,3 +30,120 @@ def process_pending_callbacks(batch_size_max: int = PENDING_CALLBACKS_BATCH_MAX)
 		status, _transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now_datetime())
 		counts[status] = counts.get(status, 0) + 1
 	return counts
+
+
+# -- Daily close and reconciliation (DESIGN §5, §6) ------------------------------------------------
+CLOSE_JOB_TIMEOUT_S = 1_500
+CLOSE_CHAIN_TTL_S = 900  # a close chain that made no progress for this long may be restarted
+MISS_ALERT_TTL_S = 2 * 24 * 3600  # one miss-limit alert per business date
+SCHEDULER_USER = "Administrator"
+
+
+def _close_chain_key(business_date: str) -> str:
+	return f"tuktuk_management:close_chain:{business_date}"
+
+
+def run_due_daily_close() -> str | None:
+	"""Every minute (``hooks.scheduler_events``): once ``daily_close_time`` has passed (site time
+	zone) and some Active driver is not yet closed for the due business date, start a chain of
+	chunked close jobs on the ``long`` queue. Returns the business date started, or None.
+
+	The due date is today once the close time has passed, else yesterday (a missed close is
+	caught up). A chain in progress (Redis key refreshed by each chunk) is not started twice.
+	"""
+	from tuktuk_management.ledger.close import drivers_due, due_business_date
+
+	settings = load_settings(frappe.db)
+	business_date = due_business_date(now_datetime(), settings.daily_close_time)
+	if not drivers_due(frappe.db, business_date, limit=1):
+		return None
+	key = _close_chain_key(business_date.isoformat())
+	if frappe.cache().get_value(key, expires=True):
+		return None
+	frappe.cache().set_value(key, 1, expires_in_sec=CLOSE_CHAIN_TTL_S)
+	_enqueue_close_chunk(business_date.isoformat(), after="")
+	return business_date.isoformat()
+
+
+def _enqueue_close_chunk(business_date: str, after: str) -> None:
+	frappe.enqueue(
+		"tuktuk_management.tasks.close_day_chunk",
+		queue="long",
+		timeout=CLOSE_JOB_TIMEOUT_S,
+		job_id=f"tuktuk-close-{business_date}-{after or 'start'}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		business_date=business_date,
+		after=after,
+	)
+
+
+def close_day_chunk(business_date: str, after: str = "") -> dict:
+	"""Background job: close up to ``CLOSE_BATCH_MAX`` due drivers after ``after`` for
+	``business_date`` (YYYY-MM-DD), one committed unit of work per driver, then enqueue the next
+	chunk; the last chunk sends the miss-limit alert. Returns the chunk's summary."""
+	from datetime import date
+
+	from tuktuk_management.alerts import send_miss_limit_alert
+	from tuktuk_management.ledger.close import close_day, miss_limit_drivers
+
+	settings = load_settings(frappe.db)
+	day = date.fromisoformat(business_date)
+	key = _close_chain_key(business_date)
+	frappe.cache().set_value(key, 1, expires_in_sec=CLOSE_CHAIN_TTL_S)
+	summary = close_day(
+		frappe.db,
+		day,
+		settings=settings,
+		clock=now_datetime,
+		commit=frappe.db.commit,  # one driver per transaction: a deliberate unit-of-work boundary
+		rollback=frappe.db.rollback,
+		after=after,
+		user=SCHEDULER_USER,
+	)
+	if summary.errors:
+		frappe.log_error(
+			title="TukTuk daily close failed",
+			message="\n".join(f"{e['driver']}: {e['error']}" for e in summary.errors),
+		)
+		frappe.db.commit()  # nosemgrep: keep the error log
+	if not summary.done:
+		_enqueue_close_chunk(business_date, after=summary.last_driver)
+		frappe.db.commit()  # nosemgrep: enqueue_after_commit fires on commit
+		return summary.as_dict()
+	if not summary.errors:
+		frappe.cache().delete_value(key)
+	# else the key expires after CLOSE_CHAIN_TTL_S: failed drivers are retried by a later tick,
+	# at most every 15 minutes (not every minute), each retry logging its errors.
+	alert_key = f"tuktuk_management:miss_limit_alert:{business_date}"
+	if not frappe.cache().get_value(alert_key, expires=True):
+		frappe.cache().set_value(alert_key, 1, expires_in_sec=MISS_ALERT_TTL_S)
+		send_miss_limit_alert(business_date, miss_limit_drivers(frappe.db, day, settings.miss_limit))
+		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
+	return summary.as_dict()
+
+
+def run_due_reconciliation() -> bool:
+	"""Every minute: once ``reconciliation_time`` has passed today (site time zone) and no
+	scheduled run started since then, enqueue the daily reconciliation (a dry run) on the
+	``long`` queue. Returns True if a job was enqueued."""
+	from datetime import datetime
+
+	from tuktuk_management.api.reconciliation import SCHEDULER
+	from tuktuk_management.ledger.reconcile import RUN_DOCTYPE
+
+	settings = load_settings(frappe.db)
+	now = now_datetime()
+	if now.time() < settings.reconciliation_time:
+		return False
+	since = datetime.combine(now.date(), settings.reconciliation_time)
+	if frappe.db.exists(RUN_DOCTYPE, {"triggered_by": SCHEDULER, "started_at": (">=", since)}):
+		return False
+	frappe.enqueue(
+		"tuktuk_management.api.reconciliation.scheduled_reconciliation",
+		queue="long",
+		timeout=CLOSE_JOB_TIMEOUT_S,
+		job_id=f"tuktuk-reconcile-{now.date().isoformat()}",
+		deduplicate=True,
+	)
+	return True

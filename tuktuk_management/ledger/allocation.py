@@ -142,7 +142,9 @@ def _allocate(
 	sunny_id = db.sql("select sunny_id from `tabTukTuk Driver` where name = %s", (driver,))[0][0]
 	account = (payment["bill_ref_number"] or "").strip().upper()
 	kind = c2b.REPAYMENT if sunny_id and account == sunny_id.upper() else c2b.PAYMENT
-	target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+	target_kes = effective_target_kes(
+		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+	)
 	split = c2b.split_for(kind, row, amount_kes, target_kes, settings)
 	post_voucher(
 		db,

@@ -267,7 +267,9 @@ def _apply(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 		else:
-			target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+			target_kes = effective_target_kes(
+				row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+			)
 
 	if route.kind in (PAYMENT, REPAYMENT):
 		split = split_for(route.kind, locked[route.driver], amount_kes, target_kes, settings)

@@ -451,7 +451,9 @@ def _lock_driver(db: Database, driver: str) -> LockedDrivers:
 def _plan(db: Database, note: CreditNote, locked: LockedDrivers, settings: LedgerSettings) -> Plan:
 	driver, amount_kes = note.driver, note.amount_kes
 	row = locked[driver]
-	target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+	target_kes = effective_target_kes(
+		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+	)
 	owed_kes = max(0, target_kes - row.current_balance_kes)
 	if note.correction_type == TARGET_WAIVER:
 		if amount_kes > owed_kes:

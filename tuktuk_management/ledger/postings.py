@@ -40,7 +40,9 @@ class NotFound(CorrectionRefused):
 def driver_targets(locked: LockedDrivers, settings: LedgerSettings) -> dict[str, int]:
 	"""Each locked driver's effective target T (KES), to refresh ``left_to_target`` on posting."""
 	return {
-		name: effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+		name: effective_target_kes(
+			row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+		)
 		for name, row in locked.rows.items()
 	}
 

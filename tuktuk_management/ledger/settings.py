@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 
 from tuktuk_management.ledger.database import Database
@@ -13,6 +14,9 @@ SETTINGS_DOCTYPE = "TukTuk Settings"
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
+DEFAULT_DAILY_CLOSE_TIME = time(23, 59)
+DEFAULT_RECONCILIATION_TIME = time(2, 0)
+DEFAULT_MISS_LIMIT = 3
 DEFAULT_JOURNAL_MAX_LINES = 20
 DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES = 100_000
 JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its reversal stay small
@@ -35,6 +39,14 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
+	# Daily close and reconciliation (issue 3): TukTuk Settings ``daily_close_time``,
+	# ``miss_limit`` (days, 0 = no alert), ``deduct_shortfall_from_deposit``,
+	# ``reconciliation_time``, ``reconciliation_recipients`` (one email per line).
+	daily_close_time: time = DEFAULT_DAILY_CLOSE_TIME
+	miss_limit: int = DEFAULT_MISS_LIMIT
+	deduct_shortfall_from_deposit: bool = False
+	reconciliation_time: time = DEFAULT_RECONCILIATION_TIME
+	reconciliation_recipients: str = ""
 	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
 	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 
@@ -45,7 +57,8 @@ def load_settings(db: Database) -> LedgerSettings:
 		"""select doctype, field, value from `tabSingles`
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
 			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
-			'journal_max_line_amount_kes'))
+			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
+			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -64,6 +77,13 @@ def load_settings(db: Database) -> LedgerSettings:
 		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
+		daily_close_time=parse_time(settings_value.get("daily_close_time"), DEFAULT_DAILY_CLOSE_TIME),
+		miss_limit=max(0, int(to_kes(settings_value.get("miss_limit") or DEFAULT_MISS_LIMIT))),
+		deduct_shortfall_from_deposit=_is_checked(settings_value.get("deduct_shortfall_from_deposit")),
+		reconciliation_time=parse_time(
+			settings_value.get("reconciliation_time"), DEFAULT_RECONCILIATION_TIME
+		),
+		reconciliation_recipients=settings_value.get("reconciliation_recipients") or "",
 		journal_max_lines=min(
 			JOURNAL_MAX_LINES_CAP,
 			to_kes(settings_value.get("journal_max_lines") or DEFAULT_JOURNAL_MAX_LINES),
@@ -72,6 +92,27 @@ def load_settings(db: Database) -> LedgerSettings:
 			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 		),
 	)
+
+
+def _is_checked(value) -> bool:
+	"""A Check field as stored in ``tabSingles`` ("1", "0", "1.0", None)."""
+	return str(value or "0").strip() in ("1", "1.0")
+
+
+def parse_time(value, default: time) -> time:
+	"""A Time field value (``"23:59:00"``, ``"2:00"``, ``"23:59:00.000000"``) as a ``time``;
+	empty or unparsable values give ``default``."""
+	text = str(value or "").strip()
+	try:
+		parts = [int(part.split(".")[0]) for part in text.split(":")]
+		return time(*parts[:3])
+	except (TypeError, ValueError):
+		return default
+
+
+def parse_recipients(text: str) -> list[str]:
+	"""``reconciliation_recipients`` (one email per line, or comma separated) as a list."""
+	return [entry.strip() for entry in (text or "").replace(",", "\n").splitlines() if entry.strip()]
 
 
 def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
