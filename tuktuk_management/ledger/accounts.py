@@ -8,6 +8,7 @@ from __future__ import annotations
 
 DRIVER_DOCTYPE = "TukTuk Driver"
 TRANSACTION_DOCTYPE = "TukTuk Transaction"
+PAYOUT_DOCTYPE = "TukTuk Payout"  # voucher of a Paid payout: payable -> b2c
 
 TARGET = "target"  # company share collected toward today's target -> current_balance
 DEPOSIT = "deposit"  # driver's deposit held by the company -> current_deposit_balance

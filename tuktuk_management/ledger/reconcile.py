@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.payouts import payout_ledger_mismatches
 
 REPORT_ROWS_MAX = 1_000
 
@@ -25,6 +26,7 @@ class ReconciliationReport:
 	transactions_without_postings: list[str] = field(default_factory=list)
 	postings_without_document: list[dict] = field(default_factory=list)
 	ledger_total_kes: int = 0
+	payout_mismatches: list[dict] = field(default_factory=list)  # Paid payouts vs their vouchers
 
 	@property
 	def clean(self) -> bool:
@@ -34,6 +36,7 @@ class ReconciliationReport:
 			or self.transactions_without_postings
 			or self.postings_without_document
 			or self.ledger_total_kes
+			or self.payout_mismatches
 		)
 
 	def as_dict(self) -> dict:
@@ -114,13 +117,16 @@ def check_books(db: Database) -> ReconciliationReport:
 			f"""select distinct l.voucher_type, l.voucher_no from `tabTukTuk Ledger Entry` l
 			left join `tabTukTuk Transaction` t on l.voucher_type = %s and t.name = l.voucher_no
 			left join `tabTukTuk Driver` d on l.voucher_type = %s and d.name = l.voucher_no
+			left join `tabTukTuk Payout` p on l.voucher_type = %s and p.name = l.voucher_no
 			where (l.voucher_type = %s and t.name is null)
 				or (l.voucher_type = %s and d.name is null)
-				or l.voucher_type not in (%s, %s)
+				or (l.voucher_type = %s and p.name is null)
+				or l.voucher_type not in (%s, %s, %s)
 			limit {REPORT_ROWS_MAX}""",
-			(accounts.TRANSACTION_DOCTYPE, accounts.DRIVER_DOCTYPE) * 3,
+			(accounts.TRANSACTION_DOCTYPE, accounts.DRIVER_DOCTYPE, accounts.PAYOUT_DOCTYPE) * 3,
 		)
 	]
 	total = db.sql("select coalesce(sum(debit) - sum(credit), 0) from `tabTukTuk Ledger Entry`")
 	report.ledger_total_kes = to_kes(total[0][0])
+	report.payout_mismatches = payout_ledger_mismatches(db, limit=REPORT_ROWS_MAX)
 	return report

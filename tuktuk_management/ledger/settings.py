@@ -13,6 +13,9 @@ SETTINGS_DOCTYPE = "TukTuk Settings"
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
+DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
+DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
+DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,12 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
+	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
+	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
+	instant_payouts_enabled: bool = True
+	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
+	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -38,7 +47,8 @@ def load_settings(db: Database) -> LedgerSettings:
 	rows = db.sql(
 		"""select doctype, field, value from `tabSingles`
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
-			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips'))
+			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'instant_payouts_enabled',
+			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -57,7 +67,28 @@ def load_settings(db: Database) -> LedgerSettings:
 		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
+		instant_payouts_enabled=_check(settings_value.get("instant_payouts_enabled"), default=True),
+		payout_max_attempts=_int(settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS),
+		payout_retry_backoff_minutes=_int(
+			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+		),
+		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
 	)
+
+
+def _check(value: str | None, *, default: bool) -> bool:
+	"""A Check field stored in ``tabSingles`` ("1", "0", "1.0"); None/"" take ``default``."""
+	if value is None or str(value).strip() == "":
+		return default
+	return str(value).strip() in ("1", "1.0")
+
+
+def _int(value: str | None, default: int) -> int:
+	"""An Int field stored in ``tabSingles``; missing or unreadable values take ``default``."""
+	try:
+		return int(str(value).strip().split(".")[0]) if value not in (None, "") else default
+	except ValueError:
+		return default
 
 
 def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
