@@ -49,6 +49,8 @@ class TestB2CEndpoints(FrappeTestCase):
 				"instant_payouts_enabled",
 			)
 		}
+		if cls.saved["instant_payouts_enabled"] in (None, ""):
+			cls.saved["instant_payouts_enabled"] = 1  # the field's default: never restore "unset" as 0
 		cls.saved_token = get_decrypted_password(SETTINGS, SETTINGS, "callback_token", raise_exception=False)
 		set_encrypted_password(SETTINGS, SETTINGS, TOKEN, "callback_token")
 		frappe.db.set_single_value(
