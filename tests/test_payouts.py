@@ -389,6 +389,13 @@ def test_forged_or_unknown_results_change_nothing(db, fleet, daraja):  # noqa: F
 		== payouts.INVALID
 	)
 	assert deliver(db, {"not": "a result"}) == payouts.INVALID
+	never_sent = pay(db, "TT002", 100)
+	forged = daraja.result_for(f"TTK-{name}")
+	forged["Result"]["OriginatorConversationID"] = f"TTK-{never_sent}"
+	assert deliver(db, forged) == payouts.CONFLICT  # a result for a request never made is not applied
+	assert payout(db, never_sent)["status"] == payouts.QUEUED
+	payouts.cancel_payout(db, never_sent, reason="test", user="manager@example.com", now=NOW)
+	db.commit()
 	assert payout(db, name) == before
 	deliver(db, daraja.result_for(f"TTK-{name}"))
 	assert_paid_exactly_once(db, daraja)

@@ -39,7 +39,7 @@ from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk B2C result processing failed"
-CONFLICT_TITLE = "TukTuk B2C second payment reported"
+CONFLICT_TITLE = "TukTuk B2C result conflict"
 FORBIDDEN_REPLY = {"ResultCode": 1, "ResultDesc": "Forbidden"}
 
 

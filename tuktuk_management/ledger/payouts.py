@@ -592,6 +592,9 @@ def apply_result(
 				reason=f"a second success (receipt {result.receipt}) for a Paid payout",
 				driver=row.driver,
 			)
+		if row.attempts == 0:
+			# Never sent (a request is always claimed first): no money can have moved for it.
+			return PayoutOutcome(name, CONFLICT, reason="success result for a payout never sent; not applied")
 		note = "" if row.status in IN_FLIGHT else f" (payout was {row.status}: money moved anyway)"
 		mark_paid(
 			db,

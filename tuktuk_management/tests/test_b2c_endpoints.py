@@ -8,6 +8,7 @@ ConversationID Daraja would have returned, then Daraja-shaped results are posted
 
 from __future__ import annotations
 
+import json
 from unittest.mock import patch
 
 import frappe
@@ -18,6 +19,7 @@ from frappe.utils.password import get_decrypted_password, remove_encrypted_passw
 from tuktuk_management import tasks
 from tuktuk_management.api import b2c, payouts
 from tuktuk_management.daraja import b2c as daraja_b2c
+from tuktuk_management.ledger.callback_log import store_callback
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.tests.factories import (
 	PAYBILL,
@@ -247,6 +249,22 @@ class TestB2CEndpoints(FrappeTestCase):
 		with self.assertRaises(frappe.ValidationError) as raised:
 			payouts.cancel_payout(payout, "changed my mind")
 		self.assertIn("Daraja may still pay it", str(raised.exception))
+
+	def test_scheduled_job_applies_results_left_behind(self):
+		payout = self.pay()
+		log = store_callback(
+			frappe.db,
+			endpoint="B2C Result",
+			raw_body=json.dumps(self.success(payout)),
+			received_at=now_datetime(),
+		)
+		frappe.db.commit()
+		with patch.object(tasks, "daraja_client", return_value=None):
+			counts = tasks.process_payouts()
+		self.assertEqual(counts.get("result:Processed"), 1)
+		self.assertEqual(frappe.db.get_value("TukTuk Payout", payout, "status"), "Paid")
+		self.assertEqual(callback_log(log).status, "Processed")
+		self.assertBooksClean()
 
 	def test_stuck_payouts_alert(self):
 		payout = self.pay()
