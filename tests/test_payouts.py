@@ -548,3 +548,49 @@ def test_a_day_of_payments_and_results_leaves_the_books_right(db, fleet, daraja)
 		expected = payouts.FAILED if index % 5 == 2 else payouts.PAID
 		assert statuses[name] == expected, (index, name, statuses[name])
 	assert_paid_exactly_once(db, daraja)
+
+
+def test_the_shipped_sample_day_then_every_kind_of_result(db, daraja):  # noqa: F811
+	"""The sample day (samples/callbacks.jsonl: 276 callbacks, redeliveries, a conflict, bad
+	bodies) replayed as the webhook does, then every payout sent and answered with success,
+	failure (retryable and final), lost replies (duplicate id) and queue timeouts, each result
+	delivered twice: every payout ends right, payable = unpaid shares, nobody paid twice."""
+	from pathlib import Path
+
+	from tuktuk_management.cli import handle_confirmation, read_callbacks, site_now
+	from tuktuk_management.standalone.fleet import load_fixtures
+
+	samples = Path(__file__).resolve().parent.parent / "samples"
+	load_fixtures(db, json.loads((samples / "fleet.json").read_text()), now=NOW)
+	db.commit()
+	for body in read_callbacks(str(samples / "callbacks.jsonl")):
+		handle_confirmation(db, body)
+	names = [name for (name,) in db.sql("select name from `tabTukTuk Payout` order by queued_at, name")]
+	assert len(names) > 100
+	shares = db.sql("select coalesce(sum(amount), 0) from `tabTukTuk Payout`")[0][0]
+	clock = Clock(site_now(load_settings(db).site_timezone))  # the replay stamped rows with the real clock
+	expected = {}
+	for index, name in enumerate(names):
+		kind = index % 6
+		if kind == 1:
+			daraja.planned_failures[f"TTK-{name}"] = ("1", "The balance is insufficient for the transaction.")
+		if kind == 2:
+			daraja.planned_failures[f"TTK-{name}"] = ("2040", "Unregistered customer.")
+		expected[name] = payouts.FAILED if kind == 2 else payouts.PAID
+	client = client_of(daraja)
+	settings = load_settings(db)
+	for index, name in enumerate(names):
+		daraja.behaviours = ["502"] if index % 6 == 3 else []
+		payouts.send_payout(db, name, client=client, settings=settings, clock=clock, commit=db.commit)
+	for index, name in enumerate(names):
+		if index % 6 == 4:
+			deliver(db, daraja.timeout_for(f"TTK-{name}"), payouts.B2C_TIMEOUT, clock)
+		else:
+			for _ in range(2):
+				deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock)
+	settle(db, daraja, clock, rounds=12)
+	assert {name: payout(db, name)["status"] for name in names} == expected
+	assert_paid_exactly_once(db, daraja)
+	paid_kes = sum(daraja.paid_kes_by_payout().values())
+	pending_kes = db.sql("select coalesce(sum(payout_pending), 0) from `tabTukTuk Driver`")[0][0]
+	assert to_kes(pending_kes) == to_kes(shares) - paid_kes  # no opening payable in the sample fleet
