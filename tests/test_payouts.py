@@ -594,3 +594,34 @@ def test_the_shipped_sample_day_then_every_kind_of_result(db, daraja):  # noqa: 
 	paid_kes = sum(daraja.paid_kes_by_payout().values())
 	pending_kes = db.sql("select coalesce(sum(payout_pending), 0) from `tabTukTuk Driver`")[0][0]
 	assert to_kes(pending_kes) == to_kes(shares) - paid_kes  # no opening payable in the sample fleet
+
+
+def test_automatic_resolution_is_bounded_then_left_to_the_alert(db, fleet, daraja):  # noqa: F811
+	clock = Clock()
+	name = pay(db, "TT001", 100)
+	daraja.behaviours = ["unavailable"] * 1000  # Daraja never answers a payment request
+	assert send(db, name, daraja, clock).status == payouts.UNKNOWN
+	for _ in range(40):
+		clock.advance(minutes=11)
+		payouts.run_due_payouts(
+			db, client=client_of(daraja), settings=load_settings(db), clock=clock, commit=db.commit
+		)
+	row = db.sql("select status, resolve_attempts from `tabTukTuk Payout` where name = %s", (name,))[0]
+	assert row == (payouts.UNKNOWN, payouts.RESOLVE_ATTEMPTS_MAX)
+	assert payouts.in_flight_due(db, clock()) == []
+	assert [stuck["name"] for stuck in payouts.stuck_payouts(db, clock())] == [name]
+	queries, resends = len(daraja.status_requests), len(daraja.b2c_requests) // 3 - 1
+	assert queries + resends == payouts.RESOLVE_ATTEMPTS_MAX and queries >= resends >= 1
+	assert {b["OriginatorConversationID"] for b in daraja.b2c_requests} == {f"TTK-{name}"}
+	# A manager's "Check with Daraja" still works after the bound.
+	payouts.resolve_payout(
+		db,
+		name,
+		client=client_of(daraja),
+		settings=load_settings(db),
+		clock=clock,
+		commit=db.commit,
+		force=True,
+	)
+	assert len(daraja.status_requests) == queries + 1
+	assert_paid_exactly_once(db, daraja)

@@ -74,6 +74,7 @@ QUEUED_LEFT_AFTER = timedelta(minutes=2)  # Queued longer than this: the after-c
 UNKNOWN_RESOLVE_AFTER = timedelta(minutes=5)  # let a late reply or result arrive first
 SENT_QUERY_AFTER = timedelta(minutes=30)  # Sent without a result this long: ask Transaction Status
 STATUS_QUERY_INTERVAL = timedelta(minutes=10)  # at most one status query per payout per interval
+RESOLVE_ATTEMPTS_MAX = 12  # automatic status queries + same-id resends per attempt; then a human
 BACKOFF_CAP = timedelta(hours=24)
 BATCH_MAX = 100
 ATTEMPTS_HARD_MAX = 20
@@ -94,6 +95,7 @@ _COLUMNS = (
 	"status_conversation_id",
 	"status_checked_at",
 	"last_attempt_at",
+	"resolve_attempts",
 )
 
 
@@ -136,6 +138,7 @@ class PayoutRow:
 	status_conversation_id: str
 	status_checked_at: datetime | None
 	last_attempt_at: datetime | None
+	resolve_attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def read_payout(db: Database, name: str, *, for_update: bool = False) -> PayoutR
 		status_conversation_id=values["status_conversation_id"] or "",
 		status_checked_at=values["status_checked_at"],
 		last_attempt_at=values["last_attempt_at"],
+		resolve_attempts=int(values["resolve_attempts"] or 0),
 	)
 
 
@@ -277,8 +281,12 @@ def claim_for_send(
 			finished_at=None,
 			status_conversation_id=None,
 			status_checked_at=None,
+			resolve_attempts=0,
 		)
-	if mode != "resend":
+	if mode == "resend":
+		# Next time ask Transaction Status first again (resend and query alternate).
+		values.update(resolve_attempts=row.resolve_attempts + 1, status_checked_at=None)
+	else:
 		values["attempts"] = row.attempts + 1
 	_update(db, name, now, **values)
 	return Claim(name, row.driver, row.amount_kes, originator_id, resend=mode == "resend")
@@ -445,7 +453,7 @@ def resolve_payout(
 	if locked.status != row.status or locked.originator_conversation_id != row.originator_conversation_id:
 		db.rollback()
 		return PayoutOutcome(name, locked.status, reason="payout moved on during the status query")
-	values: dict = {"status_checked_at": clock()}
+	values: dict = {"status_checked_at": clock(), "resolve_attempts": locked.resolve_attempts + 1}
 	if conversation_id:
 		values["status_conversation_id"] = conversation_id[:140]
 	if error:
@@ -776,13 +784,21 @@ def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: 
 
 def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> list[str]:
 	"""Unknown payouts quiet for UNKNOWN_RESOLVE_AFTER, and Sent ones without a result for
-	SENT_QUERY_AFTER, whose last status query (if any) is STATUS_QUERY_INTERVAL old."""
+	SENT_QUERY_AFTER, whose last status query (if any) is STATUS_QUERY_INTERVAL old and which
+	have not used up RESOLVE_ATTEMPTS_MAX (after that: the stuck alert and a manager)."""
 	return _names(
 		db,
 		"""((status = %s and coalesce(last_attempt_at, queued_at) <= %s)
 			or (status = %s and coalesce(sent_at, last_attempt_at, queued_at) <= %s))
-		and (status_checked_at is null or status_checked_at <= %s)""",
-		(UNKNOWN, now - UNKNOWN_RESOLVE_AFTER, SENT, now - SENT_QUERY_AFTER, now - STATUS_QUERY_INTERVAL),
+		and (status_checked_at is null or status_checked_at <= %s) and resolve_attempts < %s""",
+		(
+			UNKNOWN,
+			now - UNKNOWN_RESOLVE_AFTER,
+			SENT,
+			now - SENT_QUERY_AFTER,
+			now - STATUS_QUERY_INTERVAL,
+			RESOLVE_ATTEMPTS_MAX,
+		),
 		limit,
 	)
 
