@@ -111,19 +111,18 @@ def check_books(db: Database) -> ReconciliationReport:
 			(accounts.TRANSACTION_DOCTYPE,),
 		)
 	]
+	# A voucher's document must exist: one "exists in its table" test per known voucher type.
+	has_document = " or ".join(
+		f"(l.voucher_type = %s and exists (select 1 from `tab{doctype}` v where v.name = l.voucher_no))"
+		for doctype in accounts.VOUCHER_DOCTYPES
+	)
 	report.postings_without_document = [
 		{"voucher_type": voucher_type, "voucher_no": voucher_no}
 		for voucher_type, voucher_no in db.sql(
 			f"""select distinct l.voucher_type, l.voucher_no from `tabTukTuk Ledger Entry` l
-			left join `tabTukTuk Transaction` t on l.voucher_type = %s and t.name = l.voucher_no
-			left join `tabTukTuk Driver` d on l.voucher_type = %s and d.name = l.voucher_no
-			left join `tabTukTuk Payout` p on l.voucher_type = %s and p.name = l.voucher_no
-			where (l.voucher_type = %s and t.name is null)
-				or (l.voucher_type = %s and d.name is null)
-				or (l.voucher_type = %s and p.name is null)
-				or l.voucher_type not in (%s, %s, %s)
+			where not ({has_document})
 			limit {REPORT_ROWS_MAX}""",
-			(accounts.TRANSACTION_DOCTYPE, accounts.DRIVER_DOCTYPE, accounts.PAYOUT_DOCTYPE) * 3,
+			accounts.VOUCHER_DOCTYPES,
 		)
 	]
 	total = db.sql("select coalesce(sum(debit) - sum(credit), 0) from `tabTukTuk Ledger Entry`")

@@ -13,6 +13,9 @@ SETTINGS_DOCTYPE = "TukTuk Settings"
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
+DEFAULT_JOURNAL_MAX_LINES = 20
+DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES = 100_000
+JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its reversal stay small
 DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
 DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
 DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
@@ -24,7 +27,8 @@ class LedgerSettings:
 
 	Sources: TukTuk Settings fields ``global_daily_target`` (KES), ``global_fare_percentage``
 	(driver's share, percent), ``mpesa_paybill`` (expected BusinessShortCode, "" = not checked),
-	``processing_paused``, ``allowed_callback_ips``; the site time zone is System Settings
+	``processing_paused``, ``allowed_callback_ips``, ``journal_max_lines`` and
+	``journal_max_line_amount_kes`` (manual journal limits, KES); the site time zone is System Settings
 	``time_zone`` (default Africa/Nairobi).
 	"""
 
@@ -34,6 +38,8 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
+	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
+	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
 	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
 	instant_payouts_enabled: bool = True
@@ -47,8 +53,9 @@ def load_settings(db: Database) -> LedgerSettings:
 	rows = db.sql(
 		"""select doctype, field, value from `tabSingles`
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
-			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'instant_payouts_enabled',
-			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
+			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
+			'journal_max_line_amount_kes', 'instant_payouts_enabled', 'payout_max_attempts',
+			'payout_retry_backoff_minutes', 'b2c_command_id'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -67,6 +74,13 @@ def load_settings(db: Database) -> LedgerSettings:
 		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
+		journal_max_lines=min(
+			JOURNAL_MAX_LINES_CAP,
+			to_kes(settings_value.get("journal_max_lines") or DEFAULT_JOURNAL_MAX_LINES),
+		),
+		journal_max_line_amount_kes=to_kes(
+			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+		),
 		instant_payouts_enabled=_check(settings_value.get("instant_payouts_enabled"), default=True),
 		payout_max_attempts=_int(settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS),
 		payout_retry_backoff_minutes=_int(
