@@ -204,7 +204,17 @@ def test_payment_reversal_takes_target_then_unpaid_share_never_more_than_left(db
 
 def test_paid_share_cannot_be_reversed(db, fleet, now):
 	outcome = pay(db, "TT001", 400, now)
-	db.sql("update `tabTukTuk Payout` set status = 'Paid'")
+	# Paid as a B2C result would (payable -> b2c posted), so reconciliation sees a real payment.
+	from tuktuk_management.ledger import payouts
+
+	payouts.mark_paid(
+		db,
+		payouts.read_payout(db, outcome.payout, for_update=True),
+		receipt="SK00000001",
+		result_code="0",
+		result_desc="paid",
+		now=now,
+	)
 	db.commit()
 	with pytest.raises(CorrectionRefused, match="already been sent"):
 		submit(db, note(corrections.PAYMENT_REVERSAL, 201, transaction=outcome.transaction), now)

@@ -6,6 +6,7 @@
     python -m tuktuk_management.cli balances
     python -m tuktuk_management.cli close-day [--date YYYY-MM-DD]
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
+    python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` handles each line exactly as
 the confirmation webhook does after its URL-token check: store the raw body (committed), apply
@@ -24,7 +25,7 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from tuktuk_management.ledger import c2b, reconcile
+from tuktuk_management.ledger import c2b, payouts, reconcile
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	mark_failed,
@@ -190,6 +191,39 @@ def driver_balances(db: MariaDB) -> list[dict]:
 	]
 
 
+def handle_result(db: MariaDB, raw_body: str, *, endpoint: str = payouts.B2C_RESULT) -> str:
+	"""The B2C result/timeout endpoint's flow after its token check; returns the log status."""
+	settings = load_settings(db)
+	now = site_now(settings.site_timezone)
+	log_name = store_callback(db, endpoint=endpoint, raw_body=raw_body, received_at=now, source_ip="replay")
+	db.commit()
+	try:
+		outcome = run_with_retry(
+			lambda: payouts.process_logged_result(
+				db, log_name, raw_body, endpoint=endpoint, now=now, settings=settings
+			),
+			rollback=db.rollback,
+		)
+	except Exception as exc:
+		db.rollback()
+		mark_failed(db, log_name, exc, now=now)
+		db.commit()
+		return "Failed"
+	db.commit()
+	return outcome.status
+
+
+def cmd_results(url: DatabaseURL, path: str, *, timeout: bool) -> int:
+	"""Deliver B2C result (or, with ``timeout``, queue-timeout) bodies, one per line; print counts
+	per callback log status and the payouts per status."""
+	endpoint = payouts.B2C_TIMEOUT if timeout else payouts.B2C_RESULT
+	with MariaDB(url) as db:
+		statuses = Counter(handle_result(db, body, endpoint=endpoint) for body in read_callbacks(path))
+		by_status = dict(db.sql("select status, count(*) from `tabTukTuk Payout` group by status"))
+	print(json.dumps({"received": sum(statuses.values()), **statuses, "payouts": by_status}))
+	return EXIT_CLEAN if not statuses.get("Failed") else EXIT_ERROR
+
+
 def cmd_balances(url: DatabaseURL) -> int:
 	with MariaDB(url) as db:
 		print(json.dumps(driver_balances(db), indent=1))
@@ -293,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
 	replay_parser = commands.add_parser("replay", help="process a JSONL file of C2B confirmation bodies")
 	replay_parser.add_argument("callbacks")
 	replay_parser.add_argument("--workers", type=int, default=1, help=f"worker processes, 1..{WORKERS_MAX}")
+	results = commands.add_parser("results", help="deliver a JSONL file of B2C result bodies (Daraja shape)")
+	results.add_argument("results")
+	results.add_argument("--timeout", action="store_true", help="the bodies are QueueTimeOutURL calls")
 	commands.add_parser("balances", help="print every driver's cached balances as JSON")
 	close = commands.add_parser(
 		"close-day", help="daily close of every due driver (idempotent per driver and date); JSON summary"
@@ -324,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
 			if not 1 <= args.workers <= WORKERS_MAX:
 				raise ValueError(f"--workers must be between 1 and {WORKERS_MAX}")
 			return cmd_replay(url, args.callbacks, args.workers)
+		if args.command == "results":
+			return cmd_results(url, args.results, timeout=args.timeout)
 		if args.command == "balances":
 			return cmd_balances(url)
 		if args.command == "close-day":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 DRIVER_DOCTYPE = "TukTuk Driver"
 TRANSACTION_DOCTYPE = "TukTuk Transaction"
+PAYOUT_DOCTYPE = "TukTuk Payout"  # voucher of a Paid payout: payable -> b2c
 CREDIT_NOTE_DOCTYPE = "TukTuk Credit Note"
 JOURNAL_DOCTYPE = "TukTuk Journal"
 DAILY_CLOSE_DOCTYPE = "TukTuk Daily Close"
@@ -18,6 +19,7 @@ VOUCHER_DOCTYPES = (
 	CREDIT_NOTE_DOCTYPE,
 	JOURNAL_DOCTYPE,
 	DAILY_CLOSE_DOCTYPE,
+	PAYOUT_DOCTYPE,
 )
 
 TARGET = "target"  # company share collected toward today's target -> current_balance

@@ -321,7 +321,8 @@ def _apply(
 	)
 
 	payout = None
-	if split and split.driver_share_kes:
+	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
+	if split and split.driver_share_kes and settings.instant_payouts_enabled:
 		payout = queue_payout(
 			db, driver=driver, amount_kes=split.driver_share_kes, transaction=trans_id, now=now, user=user
 		)

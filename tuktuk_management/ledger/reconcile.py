@@ -18,6 +18,7 @@ from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.drivers import refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.payouts import payout_ledger_mismatches
 from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.writer import lock_drivers, new_name
@@ -45,6 +46,7 @@ class ReconciliationReport:
 	transactions_without_postings: list[str] = field(default_factory=list)
 	postings_without_document: list[dict] = field(default_factory=list)
 	ledger_total_kes: int = 0
+	payout_mismatches: list[dict] = field(default_factory=list)  # Paid payouts vs their vouchers
 
 	@property
 	def clean(self) -> bool:
@@ -54,6 +56,7 @@ class ReconciliationReport:
 			or self.transactions_without_postings
 			or self.postings_without_document
 			or self.ledger_total_kes
+			or self.payout_mismatches
 		)
 
 	@property
@@ -63,6 +66,7 @@ class ReconciliationReport:
 			+ len(self.transactions_without_postings)
 			+ len(self.postings_without_document)
 			+ (1 if self.ledger_total_kes else 0)
+			+ len(self.payout_mismatches)
 		)
 
 	def as_dict(self) -> dict:
@@ -136,6 +140,7 @@ def check_books(db: Database, driver: str | None = None) -> ReconciliationReport
 	report.drivers_checked, discrepancies = driver_balance_discrepancies(db, driver)
 	report.discrepancies = discrepancies[:REPORT_ROWS_MAX]
 	check_vouchers(db, report)
+	report.payout_mismatches = payout_ledger_mismatches(db, limit=REPORT_ROWS_MAX)
 	return report
 
 

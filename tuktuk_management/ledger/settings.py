@@ -20,6 +20,9 @@ DEFAULT_MISS_LIMIT = 3
 DEFAULT_JOURNAL_MAX_LINES = 20
 DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES = 100_000
 JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its reversal stay small
+DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
+DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
+DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,12 @@ class LedgerSettings:
 	reconciliation_recipients: str = ""
 	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
 	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
+	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
+	instant_payouts_enabled: bool = True
+	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
+	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -58,7 +67,8 @@ def load_settings(db: Database) -> LedgerSettings:
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
 			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
 			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
-			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients'))
+			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
+			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -74,12 +84,14 @@ def load_settings(db: Database) -> LedgerSettings:
 		global_daily_target_kes=target_kes,
 		global_fare_percentage=fare_percentage,
 		mpesa_paybill=(settings_value.get("mpesa_paybill") or "").strip(),
-		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
+		processing_paused=_check(settings_value.get("processing_paused"), default=False),
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
 		daily_close_time=parse_time(settings_value.get("daily_close_time"), DEFAULT_DAILY_CLOSE_TIME),
 		miss_limit=max(0, int(to_kes(settings_value.get("miss_limit") or DEFAULT_MISS_LIMIT))),
-		deduct_shortfall_from_deposit=_is_checked(settings_value.get("deduct_shortfall_from_deposit")),
+		deduct_shortfall_from_deposit=_check(
+			settings_value.get("deduct_shortfall_from_deposit"), default=False
+		),
 		reconciliation_time=parse_time(
 			settings_value.get("reconciliation_time"), DEFAULT_RECONCILIATION_TIME
 		),
@@ -91,12 +103,13 @@ def load_settings(db: Database) -> LedgerSettings:
 		journal_max_line_amount_kes=to_kes(
 			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 		),
+		instant_payouts_enabled=_check(settings_value.get("instant_payouts_enabled"), default=True),
+		payout_max_attempts=_int(settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS),
+		payout_retry_backoff_minutes=_int(
+			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+		),
+		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
 	)
-
-
-def _is_checked(value) -> bool:
-	"""A Check field as stored in ``tabSingles`` ("1", "0", "1.0", None)."""
-	return str(value or "0").strip() in ("1", "1.0")
 
 
 def parse_time(value, default: time) -> time:
@@ -113,6 +126,21 @@ def parse_time(value, default: time) -> time:
 def parse_recipients(text: str) -> list[str]:
 	"""``reconciliation_recipients`` (one email per line, or comma separated) as a list."""
 	return [entry.strip() for entry in (text or "").replace(",", "\n").splitlines() if entry.strip()]
+
+
+def _check(value: str | None, *, default: bool) -> bool:
+	"""A Check field stored in ``tabSingles`` ("1", "0", "1.0"); None/"" take ``default``."""
+	if value is None or str(value).strip() == "":
+		return default
+	return str(value).strip() in ("1", "1.0")
+
+
+def _int(value: str | None, default: int) -> int:
+	"""An Int field stored in ``tabSingles``; missing or unreadable values take ``default``."""
+	try:
+		return int(str(value).strip().split(".")[0]) if value not in (None, "") else default
+	except ValueError:
+		return default
 
 
 def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

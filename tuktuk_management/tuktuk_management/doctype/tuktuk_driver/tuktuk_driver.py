@@ -31,6 +31,7 @@ class TukTukDriver(Document):
 		self.validate_daily_target()
 		self.validate_fare_percentage()
 		self.validate_one_active_driver_per_vehicle()
+		self.validate_user_linked_once()
 		self.load_ledger_maintained_fields()
 
 	def onload(self):
@@ -96,6 +97,19 @@ class TukTukDriver(Document):
 					frappe.bold(self.assigned_tuktuk), frappe.bold(other)
 				),
 				title=_("Vehicle Already Assigned"),
+			)
+
+	def validate_user_linked_once(self):
+		"""A login belongs to one driver: it decides which records the driver may see."""
+		if not self.user:
+			return
+		other = frappe.db.get_value("TukTuk Driver", {"user": self.user, "name": ("!=", self.name)}, "name")
+		if other:
+			frappe.throw(
+				_("User {0} is already linked to driver {1}.").format(
+					frappe.bold(self.user), frappe.bold(other)
+				),
+				title=_("User Already Linked"),
 			)
 
 	def load_ledger_maintained_fields(self):
