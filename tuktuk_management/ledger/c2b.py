@@ -26,7 +26,14 @@ from tuktuk_management.ledger.split import (
 	split_payment,
 	split_repayment,
 )
-from tuktuk_management.ledger.writer import LockedDrivers, PostingLine, lock_drivers, new_name, post_voucher
+from tuktuk_management.ledger.writer import (
+	DriverRow,
+	LockedDrivers,
+	PostingLine,
+	lock_drivers,
+	new_name,
+	post_voucher,
+)
 
 SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
 
@@ -260,15 +267,12 @@ def _apply(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 		else:
-			target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+			target_kes = effective_target_kes(
+				row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+			)
 
-	if route.kind == PAYMENT:
-		row = locked[route.driver]
-		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
-		split = split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
-		status = PROCESSED
-	elif route.kind == REPAYMENT:
-		split = split_repayment(amount_kes, target_kes, locked[route.driver].current_balance_kes)
+	if route.kind in (PAYMENT, REPAYMENT):
+		split = split_for(route.kind, locked[route.driver], amount_kes, target_kes, settings)
 		status = PROCESSED
 	else:
 		split = None
@@ -302,14 +306,7 @@ def _apply(
 	if split is None:
 		lines.append(PostingLine(accounts.SUSPENSE, credit_kes=amount_kes))
 	else:
-		if split.target_contribution_kes:
-			lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
-		if split.driver_share_kes:
-			lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
-		if split.deposit_contribution_kes:
-			lines.append(
-				PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver)
-			)
+		lines += split_credit_lines(split, driver)
 	post_voucher(
 		db,
 		voucher_type=accounts.TRANSACTION_DOCTYPE,
@@ -324,26 +321,10 @@ def _apply(
 	)
 
 	payout = None
-	if split and split.driver_share_kes:
-		payout = new_name()
-		db.sql(
-			_INSERT_PAYOUT,
-			(
-				payout,
-				now,
-				now,
-				user,
-				user,
-				0,
-				0,
-				driver,
-				split.driver_share_kes,
-				"Queued",
-				trans_id,
-				f"TTK-{payout}",
-				now,
-				0,
-			),
+	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
+	if split and split.driver_share_kes and settings.instant_payouts_enabled:
+		payout = queue_payout(
+			db, driver=driver, amount_kes=split.driver_share_kes, transaction=trans_id, now=now, user=user
 		)
 		step("payout_queued")
 	return C2BOutcome(
@@ -355,3 +336,54 @@ def _apply(
 		payout=payout,
 		reason=route.reason if status == UNALLOCATED else "",
 	)
+
+
+def split_for(kind: str, row: DriverRow, amount_kes: int, target_kes: int, settings: LedgerSettings) -> Split:
+	"""The split of ``amount_kes`` for a locked driver ``row``: a Payment or a Repayment (DESIGN §3).
+
+	target_kes: the driver's effective target T. Shared by confirmations and by the allocation of
+	unallocated payments (:mod:`tuktuk_management.ledger.allocation`), so both split alike.
+	"""
+	if kind == PAYMENT:
+		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
+		return split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
+	assert kind == REPAYMENT, kind
+	return split_repayment(amount_kes, target_kes, row.current_balance_kes)
+
+
+def split_credit_lines(split: Split, driver: str) -> list[PostingLine]:
+	"""The credit side of a split payment: target, payable and deposit lines (zero parts skipped)."""
+	lines = []
+	if split.target_contribution_kes:
+		lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
+	if split.driver_share_kes:
+		lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
+	if split.deposit_contribution_kes:
+		lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
+	return lines
+
+
+def queue_payout(
+	db: Database, *, driver: str, amount_kes: int, transaction: str | None, now: datetime, user: str
+) -> str:
+	"""Insert a Queued TukTuk Payout of ``amount_kes`` (whole KES > 0) for ``driver``; its name.
+
+	transaction: the TukTuk Transaction it pays the share of (None for a deposit refund). The
+	``OriginatorConversationID`` is ``TTK-<payout name>``, the idempotency key at Daraja.
+	"""
+	assert amount_kes > 0, amount_kes
+	payout = new_name()
+	db.sql(
+		_INSERT_PAYOUT,
+		(
+			*standard_values(payout, now, user),
+			driver,
+			amount_kes,
+			"Queued",
+			transaction,
+			f"TTK-{payout}",
+			now,
+			0,
+		),
+	)
+	return payout

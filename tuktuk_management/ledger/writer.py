@@ -45,6 +45,7 @@ DRIVER_LOCK_COLUMNS = (
 	"current_balance",
 	"current_deposit_balance",
 	"payout_pending",
+	"target_rollover",
 )
 
 
@@ -98,6 +99,7 @@ class DriverRow:
 	current_balance_kes: int
 	current_deposit_balance_kes: int
 	payout_pending_kes: int
+	target_rollover_kes: int = 0  # shortfall carried into today (daily close); T = base + this
 
 
 @dataclass
@@ -127,7 +129,17 @@ def lock_drivers(db: Database, names: Iterable[str]) -> LockedDrivers:
 		tuple(ordered),
 	)
 	locked = LockedDrivers()
-	for name, status, assigned_tuktuk, daily_target, fare_percentage, balance, deposit, pending in rows:
+	for (
+		name,
+		status,
+		assigned_tuktuk,
+		daily_target,
+		fare_percentage,
+		balance,
+		deposit,
+		pending,
+		rollover,
+	) in rows:
 		locked.rows[name] = DriverRow(
 			name=name,
 			status=status or "",
@@ -137,6 +149,7 @@ def lock_drivers(db: Database, names: Iterable[str]) -> LockedDrivers:
 			current_balance_kes=to_kes(balance),
 			current_deposit_balance_kes=to_kes(deposit),
 			payout_pending_kes=to_kes(pending),
+			target_rollover_kes=to_kes(rollover),
 		)
 	return locked
 
