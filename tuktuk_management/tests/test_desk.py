@@ -82,6 +82,8 @@ class TestDesk(FrappeTestCase):
 				"Daily Collections",
 				"Unallocated Payments",
 				"Payout Monitor",
+				"Balance Reconciliation",
+				"TukTuk Reconciliation Run",
 			},
 		)
 		self.assertTrue(page["cards"]["items"])
@@ -173,17 +175,33 @@ class TestDesk(FrappeTestCase):
 			frappe.db.set_value("TukTuk Driver", self.drivers[0].name, "user", user.name)
 		frappe.set_user(user.name)
 		try:
+			if not has_user_field:
+				with self.assertRaises(frappe.DoesNotExistError):
+					driver_statement.execute({})
+				return
 			with self.assertRaises(frappe.PermissionError):
 				driver_statement.execute({"driver": self.drivers[1].name})
 			with self.assertRaises(frappe.PermissionError):
 				dashboard.driver_statement(self.drivers[1].name)
-			if has_user_field:
-				_columns, rows, *_ = driver_statement.execute({})
-				self.assertEqual(rows[-1]["target_balance"], 200)
-				own = dashboard.driver_statement()
-				self.assertEqual(own["driver"], self.drivers[0].name)
-				self.assertEqual(own["closing_kes"], cached_balances_kes(frappe.db, self.drivers[0].name))
-				self.assertEqual(own["closing_kes"]["target"], 200)
+			_columns, rows, *_ = driver_statement.execute({})
+			self.assertEqual(rows[-1]["target_balance"], 200)
+			own = dashboard.driver_statement()
+			self.assertEqual(own["driver"], self.drivers[0].name)
+			self.assertEqual(own["closing_kes"], cached_balances_kes(frappe.db, self.drivers[0].name))
+			self.assertEqual(own["closing_kes"]["target"], 200)
+			frappe.set_user("Administrator")
+			unlinked = frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": f"driver-{frappe.generate_hash(length=6)}@example.com",
+					"first_name": "Unlinked",
+					"send_welcome_email": 0,
+					"roles": [{"role": "TukTuk Driver"}],
+				}
+			).insert(ignore_permissions=True)
+			frappe.set_user(unlinked.name)
+			with self.assertRaises(frappe.DoesNotExistError):
+				dashboard.driver_statement()
 		finally:
 			frappe.set_user("Administrator")
 

@@ -40,7 +40,8 @@ def execute(filters: dict | None = None):
 
 def statement_driver(requested: str | None) -> str | None:
 	"""The driver the user may see: any (None until chosen) for managers and accountants, only
-	their own for drivers (PermissionError otherwise)."""
+	their own for drivers (PermissionError for another driver or another role;
+	DoesNotExistError for a driver user no driver is linked to)."""
 	user_roles = set(frappe.get_roles())
 	if user_roles & set(STATEMENT_READERS):
 		if not requested:
@@ -48,9 +49,12 @@ def statement_driver(requested: str | None) -> str | None:
 		if not frappe.db.exists("TukTuk Driver", requested):
 			frappe.throw(_("Driver {0} not found.").format(requested))
 		return requested
-	own = own_driver() if roles.DRIVER in user_roles else None
+	if roles.DRIVER not in user_roles:
+		frappe.throw(_("Only TukTuk users can see driver statements."), frappe.PermissionError)
+	own = own_driver()
 	if not own:
-		frappe.throw(_("Your user is not linked to a driver."), frappe.PermissionError)
+		# The role is right; the data is missing (no driver has this user).
+		frappe.throw(_("Your user is not linked to a driver."), frappe.DoesNotExistError)
 	if requested and requested != own:
 		frappe.throw(_("You can only see your own statement."), frappe.PermissionError)
 	return own
