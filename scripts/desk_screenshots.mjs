@@ -72,7 +72,7 @@ async function shot(name) {
 }
 
 // Workspace: wait until every number card has its figure and the charts have drawn.
-await tall(1560);
+await tall(1800);
 await page.goto(`${base}/app/tuktuk`);
 await page.waitForSelector(".number-widget-box", { timeout: 60000 });
 await page
