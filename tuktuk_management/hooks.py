@@ -55,3 +55,8 @@ has_permission = {
 	"TukTuk Payout": "tuktuk_management.permissions.has_permission",
 	"TukTuk Ledger Entry": "tuktuk_management.permissions.has_permission",
 }
+
+# Desk
+# ----
+# The desk's part of the driver form (target progress, balances, latest payments, statement).
+doctype_js = {"TukTuk Driver": "public/js/tuktuk_driver_desk.js"}

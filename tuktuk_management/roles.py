@@ -12,3 +12,7 @@ ALL = (MANAGER, ACCOUNTANT, DRIVER)
 MONEY_MOVERS = (MANAGER, SYSTEM_MANAGER)
 # Who may post and revert manual journals.
 JOURNAL_POSTERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
+# Who may see the fleet's figures on the desk (workspace cards, charts, reports).
+DESK_READERS = (MANAGER, ACCOUNTANT, SYSTEM_MANAGER)
+# Who may open desk views of one driver (form overview): the readers and drivers (own record).
+DESK_USERS = (*DESK_READERS, DRIVER)

@@ -7,7 +7,14 @@ the same ones, so both sides run the same queries on the same indexes.
 from __future__ import annotations
 
 COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
-	"TukTuk Ledger Entry": [("party", "account"), ("voucher_type", "voucher_no")],
+	# (party, posting_datetime): the driver statement's opening sum and its lines (ledger/statement.py).
+	"TukTuk Ledger Entry": [
+		("party", "account"),
+		("voucher_type", "voucher_no"),
+		("party", "posting_datetime"),
+	],
+	# Collections per day and the suspense list (ledger/figures.py).
+	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
 }
 

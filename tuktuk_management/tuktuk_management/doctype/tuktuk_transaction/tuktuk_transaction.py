@@ -1,7 +1,7 @@
 # Copyright (c) 2026, tuktuk_management developers and contributors
 # For license information, please see license.txt
 
-from tuktuk_management.controllers import CoreWrittenDocument
+from tuktuk_management.controllers import CoreWrittenDocument, add_composite_indexes
 
 
 class TukTukTransaction(CoreWrittenDocument):
@@ -9,3 +9,7 @@ class TukTukTransaction(CoreWrittenDocument):
 
 	written_by = "the M-Pesa confirmation callback"
 	instead_of_delete = "Its ledger postings stay; correct a mistake with a reversal."
+
+
+def on_doctype_update():
+	add_composite_indexes("TukTuk Transaction")
