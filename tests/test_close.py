@@ -420,9 +420,11 @@ def test_runner_close_day_twice(db, db_url, driver):
 	assert first.returncode == 0, first.stderr
 	assert json.loads(first.stdout)["drivers_closed"] == 1
 	assert json.loads(first.stdout)["collected_kes"] == 250
+	assert json.loads(first.stdout)["closed_for_date"] == 1
 	second = run("close-day", "--date", DAY1.isoformat())
 	assert second.returncode == 0, second.stderr
 	assert json.loads(second.stdout)["drivers_closed"] == 0
+	assert json.loads(second.stdout)["closed_for_date"] == 1  # the first run's close, unchanged
 	bad = run("close-day", "--date", "21/11/2026")
 	assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 	db.rollback()

@@ -32,7 +32,7 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	store_callback,
 )
-from tuktuk_management.ledger.close import close_day, due_business_date
+from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE, close_day, due_business_date
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import load_settings
@@ -260,6 +260,14 @@ def close_business_day(db: MariaDB, business_date: date | None = None) -> dict:
 		if chunk["done"]:
 			break
 	total["business_date"] = business_date.isoformat()
+	# Drivers with a TukTuk Daily Close for the date (this run's and earlier runs'): a repeated
+	# close shows drivers_closed 0 and closed_for_date unchanged.
+	total["closed_for_date"] = int(
+		db.sql(f"select count(*) from `tab{DAILY_CLOSE_DOCTYPE}` where business_date = %s", (business_date,))[
+			0
+		][0]
+	)
+	db.rollback()
 	total.pop("last_driver", None)
 	return total
 
