@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
 	sys.path.insert(0, str(ROOT))
 
-from benchmarks import common, payments  # after the path fix-up above
+from benchmarks import common, payments, round_trips  # after the path fix-up above
 
 ROUNDS_FULL = 3
 ROUNDS_QUICK = 1
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
 		help=f"rounds per benchmark (default {ROUNDS_FULL}, --quick {ROUNDS_QUICK})",
 	)
 	parser.add_argument(
-		"--only", action="append", help="run only these benchmarks (hot, spread, storm, or a bench_ name)"
+		"--only",
+		action="append",
+		help="run only these benchmarks (hot, trips, spread, storm, or a bench_ name)",
 	)
 	args = parser.parse_args(argv)
 	if not 1 <= args.workers <= WORKERS_MAX:
@@ -103,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 			"payments": hot["payments_per_round"] * rounds,
 			"p50_ms": round(hot["naive"]["p50_ms"], 2),
 			"p99_ms": round(hot["naive"]["p99_ms"], 2),
+		}
+	if wanted("trips"):
+		trips = round_trips.run(args.db_url, payments=100 if args.quick else 300)
+		figures["trips"] = {
+			"per_payment": round(trips["per_payment"], 1),
+			"under_driver_lock": round(trips["under_driver_lock"], 1),
+			# The floor: lock, insert payment, insert its lines, update, commit.
+			"floor_per_payment": 5,
+			"floor_under_driver_lock": 5,
 		}
 	if wanted("spread"):
 		spread = payments.spread(args.db_url, **options)
