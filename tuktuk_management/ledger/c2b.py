@@ -26,7 +26,16 @@ from tuktuk_management.ledger.split import (
 	split_payment,
 	split_repayment,
 )
-from tuktuk_management.ledger.writer import LockedDrivers, PostingLine, lock_drivers, new_name, post_voucher
+from tuktuk_management.ledger.writer import (
+	DRIVER_LOCK_COLUMNS,
+	DriverRow,
+	LockedDrivers,
+	PostingLine,
+	driver_row,
+	lock_drivers,
+	new_name,
+	post_voucher,
+)
 
 SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
 
@@ -108,30 +117,48 @@ def resolve_route(db: Database, account_reference: str) -> Route:
 	``mpesa_account`` is a payment to the one Active driver assigned to it; anything else is
 	unallocated (suspense) with the reason.
 	"""
+	return _route_and_driver(db, account_reference)[0]
+
+
+_DRIVER_SELECT = ", ".join(f"d.`{column}`" for column in DRIVER_LOCK_COLUMNS)
+
+
+def _route_and_driver(db: Database, account_reference: str) -> tuple[Route, DriverRow | None]:
+	""":func:`resolve_route`, plus the routed driver's row as read (no lock) in the same query.
+
+	The row lets the core plan the split before it takes the driver's lock (see :func:`_apply`);
+	it is None when the route has no driver to pay.
+	"""
 	if not account_reference:
-		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given")
+		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given"), None
 	if SUNNY_ID_PATTERN.match(account_reference):
-		rows = db.sql("select name, status from `tabTukTuk Driver` where sunny_id = %s", (account_reference,))
+		rows = db.sql(
+			f"select {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s", (account_reference,)
+		)
 		if rows:
-			name, status = rows[0]
-			if status != "Active":
-				return Route(SUSPENSE_ROUTE, driver=name, reason=f"driver {name} is {status or 'not active'}")
-			return Route(REPAYMENT, driver=name)
+			row = driver_row(rows[0])
+			if row.status != "Active":
+				reason = f"driver {row.name} is {row.status or 'not active'}"
+				return Route(SUSPENSE_ROUTE, driver=row.name, reason=reason), None
+			return Route(REPAYMENT, driver=row.name), row
 	rows = db.sql(
-		"""select v.name, d.name from `tabTukTuk Vehicle` v
+		f"""select v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
 		left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
 		where v.mpesa_account = %s""",
 		(account_reference,),
 	)
 	if not rows:
-		return Route(SUSPENSE_ROUTE, reason="unknown account number")
+		return Route(SUSPENSE_ROUTE, reason="unknown account number"), None
 	tuktuk = rows[0][0]
-	drivers = sorted({driver for _, driver in rows if driver})
+	drivers = {values[1]: values[1:] for values in rows if values[1]}
 	if not drivers:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver")
+		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver"), None
 	if len(drivers) > 1:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers")
-	return Route(PAYMENT, driver=drivers[0], tuktuk=tuktuk)
+		return Route(
+			SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers"
+		), None
+	((name, values),) = drivers.items()
+	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(values)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -228,8 +255,68 @@ def process_confirmation(
 			if existing:
 				return existing
 		raise
-	db.release_savepoint(SAVEPOINT)
+	# The savepoint is not released: that would be one more round trip while the driver row is
+	# locked. MariaDB drops it at commit or rollback, and setting it again replaces it.
 	return outcome
+
+
+@dataclass(frozen=True)
+class _Plan:
+	"""What a payment writes, decided from a driver row: the route, status, split and target."""
+
+	route: Route
+	status: str
+	split: Split | None
+	target_kes: int
+
+	@property
+	def driver(self) -> str | None:
+		return self.route.driver if self.status == PROCESSED else None
+
+	@property
+	def payout_kes(self) -> int:
+		return self.split.driver_share_kes if self.split else 0
+
+	def transaction_fields(self) -> tuple:
+		"""``transaction_type, payment_status, driver, target_contribution, driver_share,
+		deposit_contribution, unallocated_reason`` of the TukTuk Transaction."""
+		split = self.split
+		return (
+			self.route.kind,
+			"Completed" if self.status == PROCESSED else "Unallocated",
+			self.driver,
+			split.target_contribution_kes if split else 0,
+			split.driver_share_kes if split else 0,
+			split.deposit_contribution_kes if split else 0,
+			self.route.reason if self.status == UNALLOCATED else None,
+		)
+
+
+def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: LedgerSettings) -> _Plan:
+	"""Split ``amount_kes`` for ``route`` given the driver's row (pure: no database).
+
+	Called twice per payment: before the lock with the row read by the route's query, and under
+	the lock with the locked row. A routed driver that is missing, no longer Active or no longer
+	on the vehicle sends the money to suspense.
+	"""
+	if route.driver and route.kind != SUSPENSE_ROUTE:
+		if row is None or row.status != "Active":
+			route = Route(
+				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
+			)
+		elif route.kind == PAYMENT and row.assigned_tuktuk != route.tuktuk:
+			route = Route(
+				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
+			)
+	if route.kind == SUSPENSE_ROUTE or row is None:
+		return _Plan(route, UNALLOCATED, None, 0)
+	target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+	if route.kind == PAYMENT:
+		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
+		split = split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
+	else:
+		split = split_repayment(amount_kes, target_kes, row.current_balance_kes)
+	return _Plan(route, PROCESSED, split, target_kes)
 
 
 def _apply(
@@ -242,62 +329,56 @@ def _apply(
 	user: str,
 	on_step: Callable[[str], None] | None,
 ) -> C2BOutcome:
+	"""Write one payment in two phases, so the driver row is locked for as short a time as possible.
+
+	Before the lock: route, read the driver's row with the route (no lock), plan the split, insert
+	the TukTuk Transaction (its unique TransID makes a concurrent redelivery wait here, not on the
+	driver) and the payout. Under the lock: plan again from the locked row; in the rare case the
+	plan changed (another payment crossed the target, the driver was reassigned) correct those
+	two rows; then post the voucher and move the caches. The commit (the caller's) ends the lock.
+	"""
 	step = on_step or (lambda _name: None)
 	amount_kes = callback.amount_kes
-	route = resolve_route(db, callback.account_reference)
-	locked = LockedDrivers()
-	target_kes = 0
-	if route.driver and route.kind != SUSPENSE_ROUTE:
-		locked = lock_drivers(db, [route.driver])
-		row = locked.rows.get(route.driver)
-		# The route was read without locks: confirm it under the driver's row lock.
-		if row is None or row.status != "Active":
-			route = Route(
-				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
-			)
-		elif route.kind == PAYMENT and row.assigned_tuktuk != route.tuktuk:
-			route = Route(
-				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
-			)
-		else:
-			target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
-
-	if route.kind == PAYMENT:
-		row = locked[route.driver]
-		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
-		split = split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
-		status = PROCESSED
-	elif route.kind == REPAYMENT:
-		split = split_repayment(amount_kes, target_kes, locked[route.driver].current_balance_kes)
-		status = PROCESSED
-	else:
-		split = None
-		status = UNALLOCATED
-	driver = route.driver if status == PROCESSED else None
-
 	trans_id = callback.TransID
+	route, unlocked_row = _route_and_driver(db, callback.account_reference)
+
+	planned = _plan(route, unlocked_row, amount_kes, settings)
+	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
 	db.sql(
 		_INSERT_TRANSACTION,
 		(
 			*standard_values(trans_id, now, user),
 			trans_id,
-			route.kind,
-			"Completed" if status == PROCESSED else "Unallocated",
+			kind,
+			payment_status,
 			callback.trans_time_in(settings.site_timezone),
 			callback.BillRefNumber[:140],
 			route.tuktuk,
 			driver,
 			callback.BusinessShortCode,
 			amount_kes,
-			split.target_contribution_kes if split else 0,
-			split.driver_share_kes if split else 0,
-			split.deposit_contribution_kes if split else 0,
+			target_kes,
+			share_kes,
+			deposit_kes,
 			callback_log,
-			route.reason if status == UNALLOCATED else None,
+			reason,
 		),
 	)
 	step("transaction_inserted")
+	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
+	if payout:
+		step("payout_queued")
 
+	locked = LockedDrivers()
+	locked_row = None
+	if route.driver and route.kind != SUSPENSE_ROUTE:
+		locked = lock_drivers(db, [route.driver])
+		locked_row = locked.rows.get(route.driver)
+	plan = _plan(route, locked_row, amount_kes, settings)
+	if plan.transaction_fields() != planned.transaction_fields():
+		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
+
+	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]
 	if split is None:
 		lines.append(PostingLine(accounts.SUSPENSE, credit_kes=amount_kes))
@@ -317,41 +398,74 @@ def _apply(
 		lines=lines,
 		posting_datetime=now,
 		locked=locked,
-		target_kes_by_driver={driver: target_kes} if driver else None,
-		remarks=f"C2B {route.kind.lower()} {trans_id}",
+		target_kes_by_driver={driver: plan.target_kes} if driver else None,
+		remarks=f"C2B {plan.route.kind.lower()} {trans_id}",
 		user=user,
 		on_step=on_step,
 	)
-
-	payout = None
-	if split and split.driver_share_kes:
-		payout = new_name()
-		db.sql(
-			_INSERT_PAYOUT,
-			(
-				payout,
-				now,
-				now,
-				user,
-				user,
-				0,
-				0,
-				driver,
-				split.driver_share_kes,
-				"Queued",
-				trans_id,
-				f"TTK-{payout}",
-				now,
-				0,
-			),
-		)
-		step("payout_queued")
 	return C2BOutcome(
-		status,
+		plan.status,
 		trans_id=trans_id,
 		transaction=trans_id,
 		driver=driver,
 		split=split,
 		payout=payout,
-		reason=route.reason if status == UNALLOCATED else "",
+		reason=plan.route.reason if plan.status == UNALLOCATED else "",
 	)
+
+
+def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:
+	"""Queue the driver's share as a TukTuk Payout (sent after commit); return its name."""
+	payout = new_name()
+	db.sql(
+		_INSERT_PAYOUT,
+		(
+			*standard_values(payout, now, user),
+			plan.driver,
+			plan.payout_kes,
+			"Queued",
+			trans_id,
+			f"TTK-{payout}",
+			now,
+			0,
+		),
+	)
+	return payout
+
+
+def _correct(
+	db: Database,
+	trans_id: str,
+	plan: _Plan,
+	payout: str | None,
+	*,
+	now: datetime,
+	user: str,
+	step: Callable[[str], None],
+) -> str | None:
+	"""Bring the transaction and payout written before the lock in line with the locked ``plan``.
+
+	Both rows were inserted by this transaction and nobody has seen them; returns the payout's
+	name, or None when the locked plan pays nothing out.
+	"""
+	(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason) = plan.transaction_fields()
+	db.sql(
+		"""update `tabTukTuk Transaction` set transaction_type = %s, payment_status = %s, driver = %s,
+		target_contribution = %s, driver_share = %s, deposit_contribution = %s, unallocated_reason = %s
+		where name = %s""",
+		(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason, trans_id),
+	)
+	if payout and plan.payout_kes:
+		db.sql(
+			"update `tabTukTuk Payout` set driver = %s, amount = %s where name = %s",
+			(plan.driver, plan.payout_kes, payout),
+		)
+		return payout
+	if payout:
+		db.sql("delete from `tabTukTuk Payout` where name = %s", (payout,))
+		return None
+	if plan.payout_kes:
+		payout = _insert_payout(db, plan, trans_id, now=now, user=user)
+		step("payout_queued")
+		return payout
+	return None
