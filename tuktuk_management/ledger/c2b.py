@@ -117,48 +117,77 @@ def resolve_route(db: Database, account_reference: str) -> Route:
 	``mpesa_account`` is a payment to the one Active driver assigned to it; anything else is
 	unallocated (suspense) with the reason.
 	"""
-	return _route_and_driver(db, account_reference)[0]
+	return _look_up(db, account_reference).route
 
 
 _DRIVER_SELECT = ", ".join(f"d.`{column}`" for column in DRIVER_LOCK_COLUMNS)
+# One UNION ALL, every part as wide as the vehicle part: a tag, the vehicle, the driver's columns.
+_EXISTING_PART = (
+	"select 'existing', t.name, t.amount, t.bill_ref_number, t.driver"
+	+ ", null" * (len(DRIVER_LOCK_COLUMNS) - 3)
+	+ " from `tabTukTuk Transaction` t where t.name = %s"
+)
+_SUNNY_ID_PART = f"select 'driver', null, {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s"
+_VEHICLE_PART = f"""select 'vehicle', v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
+	left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
+	where v.mpesa_account = %s"""
 
 
-def _route_and_driver(db: Database, account_reference: str) -> tuple[Route, DriverRow | None]:
-	""":func:`resolve_route`, plus the routed driver's row as read (no lock) in the same query.
+@dataclass(frozen=True)
+class _LookUp:
+	"""What one query found for a payment: an earlier transaction with its TransID (name, amount,
+	bill_ref_number, driver), the route, and the routed driver's row as read (no lock)."""
 
-	The row lets the core plan the split before it takes the driver's lock (see :func:`_apply`);
-	it is None when the route has no driver to pay.
+	existing: tuple | None
+	route: Route
+	driver_row: DriverRow | None
+
+
+def _look_up(db: Database, account_reference: str, trans_id: str | None = None) -> _LookUp:
+	"""The redelivery check, the route and the routed driver's row in one round trip (no locks).
+
+	The driver's row lets the core plan the split before it takes the driver's lock (see
+	:func:`_apply`); it is None when the route has no driver to pay.
 	"""
+	parts, values = [], []
+	if trans_id:
+		parts.append(_EXISTING_PART)
+		values.append(trans_id)
+	if account_reference and SUNNY_ID_PATTERN.match(account_reference):
+		parts.append(_SUNNY_ID_PART)
+		values.append(account_reference)
+	if account_reference:
+		parts.append(_VEHICLE_PART)
+		values.append(account_reference)
+	rows = db.sql(" union all ".join(parts), tuple(values)) if parts else ()
+	existing = next((tuple(row[1:5]) for row in rows if row[0] == "existing"), None)
+	route, row = _route(account_reference, rows)
+	return _LookUp(existing, route, row)
+
+
+def _route(account_reference: str, rows) -> tuple[Route, DriverRow | None]:
 	if not account_reference:
 		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given"), None
-	if SUNNY_ID_PATTERN.match(account_reference):
-		rows = db.sql(
-			f"select {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s", (account_reference,)
-		)
-		if rows:
-			row = driver_row(rows[0])
-			if row.status != "Active":
-				reason = f"driver {row.name} is {row.status or 'not active'}"
-				return Route(SUSPENSE_ROUTE, driver=row.name, reason=reason), None
-			return Route(REPAYMENT, driver=row.name), row
-	rows = db.sql(
-		f"""select v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
-		left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
-		where v.mpesa_account = %s""",
-		(account_reference,),
-	)
-	if not rows:
+	sunny_rows = [row[2:] for row in rows if row[0] == "driver"]
+	if sunny_rows:
+		driver = driver_row(sunny_rows[0])
+		if driver.status != "Active":
+			reason = f"driver {driver.name} is {driver.status or 'not active'}"
+			return Route(SUSPENSE_ROUTE, driver=driver.name, reason=reason), None
+		return Route(REPAYMENT, driver=driver.name), driver
+	vehicle_rows = [row[1:] for row in rows if row[0] == "vehicle"]
+	if not vehicle_rows:
 		return Route(SUSPENSE_ROUTE, reason="unknown account number"), None
-	tuktuk = rows[0][0]
-	drivers = {values[1]: values[1:] for values in rows if values[1]}
+	tuktuk = vehicle_rows[0][0]
+	drivers = {row[1]: row[1:] for row in vehicle_rows if row[1]}
 	if not drivers:
 		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver"), None
 	if len(drivers) > 1:
 		return Route(
 			SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers"
 		), None
-	((name, values),) = drivers.items()
-	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(values)
+	((name, driver_values),) = drivers.items()
+	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(driver_values)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -188,9 +217,13 @@ def _compare_existing(db: Database, callback: models.C2BCallback, *, locking: bo
 		+ (" lock in share mode" if locking else ""),
 		(callback.TransID,),
 	)
-	if not rows:
-		return None
-	name, amount, bill_ref_number, driver = rows[0]
+	return _existing_outcome(callback, rows[0]) if rows else None
+
+
+def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutcome:
+	"""Duplicate if the recorded transaction ``(name, amount, bill_ref_number, driver)`` matches the
+	callback's amount and account, else Conflict (not applied)."""
+	name, amount, bill_ref_number, driver = existing
 	differences = []
 	if to_kes(amount) != callback.amount_kes:
 		differences.append("amount")
@@ -238,14 +271,21 @@ def process_confirmation(
 			INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill"
 		)
 
-	existing = _compare_existing(db, callback, locking=False)
-	if existing:
-		return existing
+	looked_up = _look_up(db, callback.account_reference, callback.TransID)
+	if looked_up.existing:
+		return _existing_outcome(callback, looked_up.existing)
 
 	db.savepoint(SAVEPOINT)
 	try:
 		outcome = _apply(
-			db, callback, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step
+			db,
+			callback,
+			looked_up,
+			settings=settings,
+			now=now,
+			callback_log=callback_log,
+			user=user,
+			on_step=on_step,
 		)
 	except Exception as exc:
 		db.rollback(save_point=SAVEPOINT)
@@ -322,6 +362,7 @@ def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: Ledger
 def _apply(
 	db: Database,
 	callback: models.C2BCallback,
+	looked_up: _LookUp,
 	*,
 	settings: LedgerSettings,
 	now: datetime,
@@ -331,16 +372,16 @@ def _apply(
 ) -> C2BOutcome:
 	"""Write one payment in two phases, so the driver row is locked for as short a time as possible.
 
-	Before the lock: route, read the driver's row with the route (no lock), plan the split, insert
-	the TukTuk Transaction (its unique TransID makes a concurrent redelivery wait here, not on the
-	driver) and the payout. Under the lock: plan again from the locked row; in the rare case the
+	Before the lock (``looked_up`` holds the route and the driver's row read with it, no lock):
+	plan the split, insert the TukTuk Transaction (its unique TransID makes a concurrent
+	redelivery wait here, not on the driver) and the payout. Under the lock: plan again from the locked row; in the rare case the
 	plan changed (another payment crossed the target, the driver was reassigned) correct those
 	two rows; then post the voucher and move the caches. The commit (the caller's) ends the lock.
 	"""
 	step = on_step or (lambda _name: None)
 	amount_kes = callback.amount_kes
 	trans_id = callback.TransID
-	route, unlocked_row = _route_and_driver(db, callback.account_reference)
+	route, unlocked_row = looked_up.route, looked_up.driver_row
 
 	planned = _plan(route, unlocked_row, amount_kes, settings)
 	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
