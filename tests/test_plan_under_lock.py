@@ -146,3 +146,44 @@ def test_an_unchanged_plan_writes_each_row_once(db, now):
 	assert not [s for s in statements if s.startswith(("update `tabTukTuk Transaction`", "delete"))]
 	assert sum(s.startswith("insert into `tabTukTuk Payout`") for s in statements) == 1
 	assert check_books(db).clean
+
+
+def test_the_log_is_marked_with_the_outcome_and_one_attempt(db, now):
+	"""The log is marked before the driver lock with the usual outcome and re-marked for any other:
+	either way it ends with the outcome's status, reason and transaction, and one attempt."""
+	from tuktuk_management.ledger.callback_log import (
+		C2B_CONFIRMATION,
+		process_logged_confirmation,
+		store_callback,
+	)
+
+	make_vehicle(db, "TT001")
+	make_driver(db, "D000001", "TT001")
+	db.commit()
+	first = c2b_body("TT001", 400)
+	cases = [
+		(first, c2b.PROCESSED, first["TransID"]),
+		(first, c2b.DUPLICATE, first["TransID"]),
+		({**first, "TransAmount": "500.00"}, c2b.CONFLICT, first["TransID"]),
+		(c2b_body("NOWHERE", 100), c2b.UNALLOCATED, None),
+		({**c2b_body("TT001", 100), "TransAmount": "-5"}, c2b.INVALID, None),
+	]
+	for body, status, transaction in cases:
+		log = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=raw(body), received_at=now)
+		db.commit()
+		outcome = process_logged_confirmation(db, log, raw(body), settings=load_settings(db), now=now)
+		db.commit()
+		assert outcome.status == status
+		row = db.sql(
+			"select status, error, transaction, attempts from `tabTukTuk Callback Log` where name = %s",
+			(log,),
+			as_dict=True,
+		)[0]
+		expected_transaction = transaction or (body["TransID"] if status == c2b.UNALLOCATED else None)
+		assert (row["status"], row["error"] or "", row["transaction"], row["attempts"]) == (
+			status,
+			outcome.reason,
+			expected_transaction,
+			1,
+		), status
+	assert check_books(db).clean

@@ -121,12 +121,24 @@ def process_logged_confirmation(
 		return c2b.C2BOutcome(
 			status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
 		)
+	# Mark the log with the usual outcome (applied, linked to the transaction named by its TransID)
+	# before the core locks the driver, so this write is not made while the driver row is locked;
+	# any other outcome re-marks it below. Both are in this transaction: nobody sees the first.
+	expected_transaction = models.trans_id_of(raw_body) or None
+	mark_callback(db, name, status=c2b.PROCESSED, now=now, transaction=expected_transaction)
 	outcome = c2b.process_confirmation(
 		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
 	)
-	mark_callback(
-		db, name, status=outcome.status, now=now, error=outcome.reason, transaction=outcome.transaction
-	)
+	if (outcome.status, outcome.reason, outcome.transaction) != (c2b.PROCESSED, "", expected_transaction):
+		mark_callback(
+			db,
+			name,
+			status=outcome.status,
+			now=now,
+			error=outcome.reason,
+			transaction=outcome.transaction,
+			count_attempt=False,
+		)
 	return outcome
 
 
