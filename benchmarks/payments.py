@@ -1,6 +1,6 @@
 """C2B payments through the ledger core, side by side with what the database needs for them.
 
-Three ways of applying the same payment, each on its own throwaway database with the same tables
+Four ways of applying the same payment, each on its own throwaway database with the same tables
 and indexes, the same number of worker processes (each with its own connection), in one run:
 
 - **core**: ``tuktuk_management.cli.handle_confirmation``, the webhook's flow after its token
@@ -9,6 +9,9 @@ and indexes, the same number of worker processes (each with its own connection),
 - **floor**: the minimal transaction the database needs for a payment, in plain SQL: lock the
   driver row, insert one payment row, insert its ledger lines (one statement), relative balance
   update, commit.
+- **raw_first_floor**: the floor plus what the design adds around every payment (DESIGN §3,
+  "raw first"): store the raw body and commit, then the floor's transaction, which also marks
+  the stored body. The core's distance to it is the core's own overhead.
 - **naive**: the read-modify-write pattern that loses updates: read the balance without a lock,
   compute, insert the same rows, write the absolute balance, commit.
 
@@ -39,7 +42,7 @@ SPREAD_DRIVERS = 1_000
 STORM_DRIVERS = 10
 STORM_REDELIVERED_FRACTION = 0.30
 WARMUP_PAYMENTS = 40
-VARIANTS = ("core", "floor", "naive")
+VARIANTS = ("core", "floor", "raw_first_floor", "naive")
 
 
 def make_core_handler(url: DatabaseURL) -> Callable[[object], str]:
@@ -51,25 +54,46 @@ def make_core_handler(url: DatabaseURL) -> Callable[[object], str]:
 def make_floor_handler(url: DatabaseURL) -> Callable[[object], str]:
 	"""Item: ``(trans_id, driver)``. Lock, insert payment + its lines, relative update, commit."""
 	db = MariaDB(url)
+	return lambda item: _floor_transaction(db, *item)
+
+
+def make_raw_first_floor_handler(url: DatabaseURL) -> Callable[[object], str]:
+	"""Item: ``(trans_id, driver, body)``. The floor plus what DESIGN §3 adds around it: store the
+	raw body and commit; then the floor's transaction, which also marks the stored body."""
+	db = MariaDB(url)
 
 	def handle(item) -> str:
-		trans_id, driver = item
-		balance = db.sql(
-			"select current_balance from `tabTukTuk Driver` where name = %s for update", (driver,)
-		)[0][0]
-		contribution_kes = min(
-			common.CONTRIBUTION_KES, max(0, common.UNREACHABLE_TARGET_KES - to_kes(balance))
-		)
-		_insert_payment(db, trans_id, driver, contribution_kes)
+		trans_id, driver, body = item
+		log = secrets.token_hex(5)
 		db.sql(
-			"""update `tabTukTuk Driver` set current_balance = current_balance + %s,
-			payout_pending = payout_pending + %s where name = %s""",
-			(contribution_kes, common.PAYMENT_AMOUNT_KES - contribution_kes, driver),
+			"""insert into `tabTukTuk Callback Log` (name, creation, modified, endpoint, status, received_at,
+			trans_id, raw_body) values (%s, now(6), now(6), 'C2B Confirmation', 'Received', now(6), %s, %s)""",
+			(log, trans_id, body),
 		)
 		db.commit()
-		return "Processed"
+		return _floor_transaction(db, trans_id, driver, mark_log=log)
 
 	return handle
+
+
+def _floor_transaction(db: MariaDB, trans_id: str, driver: str, mark_log: str | None = None) -> str:
+	balance = db.sql("select current_balance from `tabTukTuk Driver` where name = %s for update", (driver,))
+	contribution_kes = min(
+		common.CONTRIBUTION_KES, max(0, common.UNREACHABLE_TARGET_KES - to_kes(balance[0][0]))
+	)
+	_insert_payment(db, trans_id, driver, contribution_kes)
+	db.sql(
+		"""update `tabTukTuk Driver` set current_balance = current_balance + %s,
+		payout_pending = payout_pending + %s where name = %s""",
+		(contribution_kes, common.PAYMENT_AMOUNT_KES - contribution_kes, driver),
+	)
+	if mark_log:
+		db.sql(
+			"update `tabTukTuk Callback Log` set status = 'Processed', transaction = %s where name = %s",
+			(trans_id, mark_log),
+		)
+	db.commit()
+	return "Processed"
 
 
 def make_naive_handler(url: DatabaseURL) -> Callable[[object], str]:
@@ -129,7 +153,12 @@ def _insert_payment(db: MariaDB, trans_id: str, driver: str, contribution_kes: i
 	)
 
 
-HANDLERS = {"core": make_core_handler, "floor": make_floor_handler, "naive": make_naive_handler}
+HANDLERS = {
+	"core": make_core_handler,
+	"floor": make_floor_handler,
+	"raw_first_floor": make_raw_first_floor_handler,
+	"naive": make_naive_handler,
+}
 
 
 def _items(variant: str, tag: str, accounts: list[str], payments: int, rng: random.Random) -> list:
@@ -138,7 +167,13 @@ def _items(variant: str, tag: str, accounts: list[str], payments: int, rng: rand
 	trans_ids = [f"{tag}{index:07d}" for index in range(payments)]
 	if variant == "core":
 		return [common.confirmation_body(t, account) for t, account in zip(trans_ids, chosen, strict=True)]
-	return [(t, "D" + account[2:].rjust(6, "0")) for t, account in zip(trans_ids, chosen, strict=True)]
+	drivers = ["D" + account[2:].rjust(6, "0") for account in chosen]
+	if variant == "raw_first_floor":
+		return [
+			(t, driver, common.confirmation_body(t, account))
+			for t, driver, account in zip(trans_ids, drivers, chosen, strict=True)
+		]
+	return list(zip(trans_ids, drivers, strict=True))
 
 
 def _balance_total_kes(url: DatabaseURL) -> int:
@@ -165,6 +200,7 @@ def compare(
 	rng = random.Random(seed)
 	per_round: dict[str, list[dict]] = {variant: [] for variant in variants}
 	ratios: list[float] = []
+	raw_first_ratios: list[float] = []
 	with _databases(db_url, label, variants) as urls:
 		accounts = {}
 		for variant in variants:
@@ -192,6 +228,10 @@ def compare(
 				per_round[variant].append(figures[variant])
 			if "core" in figures and "floor" in figures:
 				ratios.append(figures["core"]["payments_per_s"] / figures["floor"]["payments_per_s"])
+			if "core" in figures and "raw_first_floor" in figures:
+				raw_first_ratios.append(
+					figures["core"]["payments_per_s"] / figures["raw_first_floor"]["payments_per_s"]
+				)
 		books_clean = None
 		if "core" in variants:
 			with MariaDB(urls["core"]) as db:
@@ -206,6 +246,7 @@ def compare(
 		summary[variant]["rounds"] = [round(row["payments_per_s"], 1) for row in rows]
 	summary["ratio_to_floor"] = common.median(ratios)
 	summary["ratios"] = [round(ratio, 3) for ratio in ratios]
+	summary["ratio_to_raw_first_floor"] = common.median(raw_first_ratios)
 	summary["books_clean"] = books_clean
 	summary["drivers"], summary["payments_per_round"], summary["workers"] = drivers, payments, workers
 	summary["round_count"] = rounds
@@ -273,7 +314,8 @@ def print_comparison(title: str, summary: dict) -> None:
 	)
 	print(
 		f"  core / floor, median of per-round ratios: {summary['ratio_to_floor']:.2f} "
-		f"(rounds: {summary['ratios']}); books clean after core: {summary['books_clean']}"
+		f"(rounds: {summary['ratios']}); core / raw_first_floor: {summary['ratio_to_raw_first_floor']:.2f}; "
+		f"books clean after core: {summary['books_clean']}"
 	)
 
 
@@ -298,7 +340,7 @@ def spread(db_url: str | None, *, quick: bool, workers: int, rounds: int) -> dic
 		payments=400 if quick else 1500,
 		workers=workers,
 		rounds=rounds,
-		variants=("core", "floor"),
+		variants=("core", "floor", "raw_first_floor"),
 	)
 	print_comparison("Spread: payments at random over 1,000 drivers", summary)
 	return summary
