@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
-from tuktuk_management.standalone.db import DatabaseURL, MariaDB
-from tuktuk_management.standalone.schema import create_schema, set_single_value
+
+if TYPE_CHECKING:  # imported where used: frappe_http.py runs where mysqlclient may be absent
+	from tuktuk_management.standalone.db import DatabaseURL
 
 DEFAULT_SERVER_URL = "mysql://root@127.0.0.1:3306"
 PAYBILL = "600966"
@@ -47,6 +49,9 @@ def server_url(db_url: str | None) -> str:
 @contextlib.contextmanager
 def throwaway_database(db_url: str | None, label: str) -> Iterator[DatabaseURL]:
 	"""Create ``tuktuk_bench_<label>_<pid>_<hex>`` with the app's tables; drop it on exit."""
+	from tuktuk_management.standalone.db import DatabaseURL, MariaDB
+	from tuktuk_management.standalone.schema import create_schema, set_single_value
+
 	name = f"tuktuk_bench_{label}_{os.getpid()}_{secrets.token_hex(3)}"
 	url = DatabaseURL.parse(f"{server_url(db_url)}/{name}")
 	server = MariaDB(url, database="")
@@ -78,6 +83,8 @@ def make_fleet(
 	Bulk SQL (the rows the fixture loader would write for zero opening balances), so 1,000
 	drivers take a fraction of a second.
 	"""
+	from tuktuk_management.standalone.db import MariaDB
+
 	assert drivers >= 1
 	with MariaDB(url) as db:
 		for start in range(1, drivers + 1, FLEET_INSERT_BATCH_MAX):
@@ -121,7 +128,9 @@ def make_fleet(
 	return [vehicle_id(number) for number in range(1, drivers + 1)]
 
 
-def confirmation_body(trans_id: str, account: str, amount_kes: int = PAYMENT_AMOUNT_KES) -> str:
+def confirmation_body(
+	trans_id: str, account: str, amount_kes: int = PAYMENT_AMOUNT_KES, shortcode: str = PAYBILL
+) -> str:
 	"""A C2B confirmation body in Daraja's documented shape, as JSON text."""
 	import json
 
@@ -131,7 +140,7 @@ def confirmation_body(trans_id: str, account: str, amount_kes: int = PAYMENT_AMO
 			trans_time="20261121121325",
 			amount=f"{amount_kes}.00",
 			account=account,
-			shortcode=PAYBILL,
+			shortcode=shortcode,
 			org_account_balance="25.00",
 		)
 	)
@@ -264,6 +273,8 @@ def machine() -> dict:
 
 def server_info(db_url: str | None) -> dict:
 	"""MariaDB's version and commit durability (``innodb_flush_log_at_trx_commit``)."""
+	from tuktuk_management.standalone.db import DatabaseURL, MariaDB
+
 	with MariaDB(DatabaseURL.parse(f"{server_url(db_url)}/mysql"), database="") as db:
 		version = db.sql("select version()")[0][0]
 		flush = db.sql("select @@innodb_flush_log_at_trx_commit")[0][0]

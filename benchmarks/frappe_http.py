@@ -46,7 +46,7 @@ SECONDS_MAX = 600
 CONCURRENCY_MAX = 64
 
 
-def _client(kind, base_url, host, token, account, seconds, tag, go, results) -> None:
+def _client(kind, base_url, host, token, account, shortcode, seconds, tag, go, results) -> None:
 	parsed = urlparse(base_url)
 	path = PING_PATH if kind == "ping" else f"{CONFIRMATION_PATH}?{urlencode({'token': token})}"
 	latencies, errors, counter = [], 0, 0
@@ -58,7 +58,7 @@ def _client(kind, base_url, host, token, account, seconds, tag, go, results) -> 
 		headers = {"Host": host, "Connection": "close"}
 		body = None
 		if kind == "confirmation":
-			body = common.confirmation_body(f"{tag}{counter:07d}", account).encode()
+			body = common.confirmation_body(f"{tag}{counter:07d}", account, shortcode=shortcode).encode()
 			headers["Content-Type"] = "application/json"
 		request_started = time.perf_counter()
 		try:
@@ -100,6 +100,7 @@ def load(kind: str, args, tag: str) -> dict:
 				args.host,
 				args.token,
 				args.account,
+				args.shortcode,
 				args.seconds,
 				f"{tag}{i:02d}",
 				go,
@@ -131,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 	parser.add_argument("--host", required=True, help="Host header: the site name")
 	parser.add_argument("--token", required=True, help="TukTuk Settings callback_token")
 	parser.add_argument("--account", required=True, help="mpesa_account of a vehicle with an Active driver")
+	parser.add_argument(
+		"--shortcode", default=common.PAYBILL, help="BusinessShortCode (the site's mpesa_paybill, if set)"
+	)
 	parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
 	parser.add_argument("--concurrency", type=int, default=4, help="client processes")
 	parser.add_argument("--rounds", type=int, default=3, help="ping + confirmation rounds")
