@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 		figures["trips"] = {
 			"per_payment": round(trips["per_payment"], 1),
 			"under_driver_lock": round(trips["under_driver_lock"], 1),
+			"lock_held_ms": round(trips["lock_held_ms"], 3),
+			"python_under_lock_ms": round(trips["python_under_lock_ms"], 3),
 			# The floor: lock, insert payment, insert its lines, update, commit.
 			"floor_per_payment": 5,
 			"floor_under_driver_lock": 5,
