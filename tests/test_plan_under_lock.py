@@ -187,3 +187,44 @@ def test_the_log_is_marked_with_the_outcome_and_one_attempt(db, now):
 			1,
 		), status
 	assert check_books(db).clean
+
+
+def test_a_redelivery_committed_just_before_our_insert_is_a_duplicate_counted_once(db, db_url, now):
+	"""The same TransID committed by another connection between our look-up and our insert: the
+	unique key stops ours, the log (marked Processed before) is re-marked Duplicate, one attempt."""
+	from tuktuk_management.ledger.callback_log import (
+		C2B_CONFIRMATION,
+		process_logged_confirmation,
+		store_callback,
+	)
+
+	make_vehicle(db, "TT001")
+	make_driver(db, "D000001", "TT001")
+	db.commit()
+	body = raw(c2b_body("TT001", 400))
+	log = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=body, received_at=now)
+	db.commit()
+	original, fired = db.sql, []
+
+	def sql(query, values=None, as_dict=False):
+		if query.startswith("insert into `tabTukTuk Transaction`") and not fired:
+			fired.append(query)
+			with MariaDB(db_url) as other:
+				first = c2b.process_confirmation(other, body, settings=load_settings(other), now=now)
+				assert first.status == c2b.PROCESSED
+				other.commit()
+		return original(query, values, as_dict)
+
+	db.sql = sql
+	try:
+		outcome = process_logged_confirmation(db, log, body, settings=load_settings(db), now=now)
+	finally:
+		db.sql = original
+	db.commit()
+	assert fired and outcome.status == c2b.DUPLICATE
+	assert db.sql("select status, attempts from `tabTukTuk Callback Log` where name = %s", (log,)) == (
+		("Duplicate", 1),
+	)
+	assert db.sql("select count(*) from `tabTukTuk Payout`")[0][0] == 1
+	assert driver_state(db, "D000001")["current_balance"] == 200
+	assert check_books(db).clean

@@ -249,6 +249,7 @@ def process_confirmation(
 	callback_log: str | None = None,
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
+	on_planned: Callable[[C2BOutcome], None] | None = None,
 ) -> C2BOutcome:
 	"""Apply one C2B confirmation body (Daraja shape) to the books, idempotently on ``TransID``.
 
@@ -256,6 +257,10 @@ def process_confirmation(
 	now: the clock (naive, site time zone): creation time and ``posting_datetime``.
 	callback_log: the TukTuk Callback Log name the body was stored under, linked from the
 	transaction. on_step: test hook, called after each write with the step's name.
+	on_planned: called with the expected outcome (Processed or Unallocated, from an unlocked
+	read) before anything is written or locked, outside this call's savepoint; the outcome
+	returned can still differ (the locked row decides; a concurrent redelivery makes it a
+	Duplicate). The callback log uses it to mark itself before the driver's lock is taken.
 
 	Returns a :class:`C2BOutcome`; malformed bodies, another paybill's BusinessShortCode,
 	redeliveries and conflicts are outcomes, not exceptions. Database errors propagate after
@@ -274,6 +279,9 @@ def process_confirmation(
 	looked_up = _look_up(db, callback.account_reference, callback.TransID)
 	if looked_up.existing:
 		return _existing_outcome(callback, looked_up.existing)
+	planned = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
+	if on_planned:
+		on_planned(planned.outcome(callback.TransID))
 
 	db.savepoint(SAVEPOINT)
 	try:
@@ -281,6 +289,7 @@ def process_confirmation(
 			db,
 			callback,
 			looked_up,
+			planned,
 			settings=settings,
 			now=now,
 			callback_log=callback_log,
@@ -316,6 +325,17 @@ class _Plan:
 	@property
 	def payout_kes(self) -> int:
 		return self.split.driver_share_kes if self.split else 0
+
+	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
+		return C2BOutcome(
+			self.status,
+			trans_id=trans_id,
+			transaction=trans_id,
+			driver=self.driver,
+			split=self.split,
+			payout=payout,
+			reason=self.route.reason if self.status == UNALLOCATED else "",
+		)
 
 	def transaction_fields(self) -> tuple:
 		"""``transaction_type, payment_status, driver, target_contribution, driver_share,
@@ -363,6 +383,7 @@ def _apply(
 	db: Database,
 	callback: models.C2BCallback,
 	looked_up: _LookUp,
+	planned: _Plan,
 	*,
 	settings: LedgerSettings,
 	now: datetime,
@@ -372,18 +393,17 @@ def _apply(
 ) -> C2BOutcome:
 	"""Write one payment in two phases, so the driver row is locked for as short a time as possible.
 
-	Before the lock (``looked_up`` holds the route and the driver's row read with it, no lock):
-	plan the split, insert the TukTuk Transaction (its unique TransID makes a concurrent
-	redelivery wait here, not on the driver) and the payout. Under the lock: plan again from the locked row; in the rare case the
-	plan changed (another payment crossed the target, the driver was reassigned) correct those
-	two rows; then post the voucher and move the caches. The commit (the caller's) ends the lock.
+	Before the lock (``planned`` comes from the route and the driver's row read with it, no
+	lock): insert the TukTuk Transaction (its unique TransID makes a concurrent redelivery wait
+	here, not on the driver) and the payout. Under the lock: plan again from the locked row; in
+	the rare case the plan changed (another payment crossed the target, the driver was
+	deactivated or moved) correct those two rows; then post the voucher and move the caches.
+	The commit (the caller's) ends the lock.
 	"""
 	step = on_step or (lambda _name: None)
 	amount_kes = callback.amount_kes
 	trans_id = callback.TransID
-	route, unlocked_row = looked_up.route, looked_up.driver_row
-
-	planned = _plan(route, unlocked_row, amount_kes, settings)
+	route = looked_up.route
 	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
 	db.sql(
 		_INSERT_TRANSACTION,
@@ -444,15 +464,7 @@ def _apply(
 		user=user,
 		on_step=on_step,
 	)
-	return C2BOutcome(
-		plan.status,
-		trans_id=trans_id,
-		transaction=trans_id,
-		driver=driver,
-		split=split,
-		payout=payout,
-		reason=plan.route.reason if plan.status == UNALLOCATED else "",
-	)
+	return plan.outcome(trans_id, payout)
 
 
 def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:

@@ -121,15 +121,20 @@ def process_logged_confirmation(
 		return c2b.C2BOutcome(
 			status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
 		)
-	# Mark the log with the usual outcome (applied, linked to the transaction named by its TransID)
-	# before the core locks the driver, so this write is not made while the driver row is locked;
-	# any other outcome re-marks it below. Both are in this transaction: nobody sees the first.
-	expected_transaction = models.trans_id_of(raw_body) or None
-	mark_callback(db, name, status=c2b.PROCESSED, now=now, transaction=expected_transaction)
+	marked: list[c2b.C2BOutcome] = []
+
+	def mark_planned(planned: c2b.C2BOutcome) -> None:
+		# Marked with the expected outcome before the core locks the driver, so this write is not
+		# made while the driver row is locked; re-marked below if the outcome differs.
+		mark_callback(
+			db, name, status=planned.status, now=now, error=planned.reason, transaction=planned.transaction
+		)
+		marked.append(planned)
+
 	outcome = c2b.process_confirmation(
-		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
+		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step, on_planned=mark_planned
 	)
-	if (outcome.status, outcome.reason, outcome.transaction) != (c2b.PROCESSED, "", expected_transaction):
+	if not marked or _log_fields(marked[0]) != _log_fields(outcome):
 		mark_callback(
 			db,
 			name,
@@ -137,9 +142,13 @@ def process_logged_confirmation(
 			now=now,
 			error=outcome.reason,
 			transaction=outcome.transaction,
-			count_attempt=False,
+			count_attempt=not marked,
 		)
 	return outcome
+
+
+def _log_fields(outcome: c2b.C2BOutcome) -> tuple:
+	return outcome.status, outcome.reason, outcome.transaction
 
 
 def mark_failed(db: Database, name: str, exc: BaseException, *, now: datetime) -> None:
