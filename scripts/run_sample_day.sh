@@ -15,3 +15,8 @@ echo "== replay samples/callbacks.jsonl (4 workers)"; cli replay samples/callbac
 echo "== replay the same file again (every callback redelivered)"; cli replay samples/callbacks.jsonl --workers 4
 echo "== balances";                              cli balances
 echo "== reconcile";                             cli reconcile
+# the runner posts in the site time zone (Africa/Nairobi by default): close that calendar day
+echo "== close-day (end of the business day: collections to revenue, shortfalls roll over)"; cli close-day --date "$(TZ=Africa/Nairobi date +%F)"
+echo "== close-day again (nothing changes)";     cli close-day --date "$(TZ=Africa/Nairobi date +%F)"
+echo "== balances after the close";              cli balances
+echo "== reconcile after the close";             cli reconcile

@@ -12,12 +12,13 @@ _apt_updated=0
 
 _sudo() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# Waits for the dpkg lock (another installer may be running, e.g. unattended upgrades).
 _apt_install() {
 	if [ "$_apt_updated" -eq 0 ]; then
-		_sudo apt-get update -qq
+		_sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
 		_apt_updated=1
 	fi
-	DEBIAN_FRONTEND=noninteractive _sudo apt-get install -y -qq "$@" >/dev/null
+	DEBIAN_FRONTEND=noninteractive _sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq "$@" >/dev/null
 }
 
 _db_ping() { mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; }

@@ -71,6 +71,10 @@ def test_main_job_end_to_end_on_the_samples(cli_url):
 		"left_to_target",
 		"current_deposit_balance",
 		"payout_pending",
+		"target_today",
+		"target_rollover",
+		"consecutive_misses",
+		"last_close_date",
 	}
 	opening = next(b for b in balances if b["driver"] == "D000004")
 	assert opening["current_deposit_balance"] >= 500  # the opening deposit was posted, not just copied

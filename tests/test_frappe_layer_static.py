@@ -180,3 +180,84 @@ def test_core_never_imports_frappe(part):
 def test_core_has_no_float_money():
 	for path in (APP / "ledger").rglob("*.py"):
 		assert not re.search(r"\bfloat\(", path.read_text()), path
+
+
+def calls_only_for(function: ast.FunctionDef) -> bool:
+	"""True if the function body calls ``frappe.only_for(...)`` before anything else it does."""
+	for node in function.body:
+		if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+			continue  # the docstring
+		return (
+			isinstance(node, ast.Expr)
+			and isinstance(node.value, ast.Call)
+			and ast.unparse(node.value.func) == "frappe.only_for"
+			and len(node.value.args) == 1
+			and ast.unparse(node.value.args[0]).startswith("roles.")
+		)
+	return False
+
+
+@pytest.mark.parametrize(
+	("module", "function", "decorator"), list(whitelisted_functions()), ids=lambda v: getattr(v, "name", "")
+)
+def test_every_non_callback_whitelisted_method_checks_its_role_first(module, function, decorator):
+	if module in GUEST_MODULES:
+		keywords = {k.arg: ast.unparse(k.value) for k in getattr(decorator, "keywords", [])}
+		assert keywords.get("allow_guest") == "True", f"{module}:{function.name} is not a Daraja callback"
+		return
+	assert calls_only_for(function), (
+		f"{module}:{function.name} must start with frappe.only_for(roles.<GROUP>) (after its docstring)"
+	)
+
+
+def test_role_check_rule_refuses_a_method_without_it():
+	source = '''
+@frappe.whitelist(methods=["POST"])
+def unsafe(payout: str) -> dict:
+	"""Docstring."""
+	return {}
+'''
+	function = ast.parse(source).body[0]
+	assert not calls_only_for(function)
+	checked = ast.parse(
+		source.replace('"""Docstring."""', '"""Docstring."""\n\tfrappe.only_for(roles.MONEY_MOVERS)')
+	)
+	assert calls_only_for(checked.body[0])
+
+
+def test_role_fixtures_match_hooks_and_roles_module():
+	from tuktuk_management import roles
+
+	fixtures = json.loads((APP / "fixtures" / "role.json").read_text())
+	assert {doc["name"] for doc in fixtures} == set(roles.ALL)
+	assert all(doc["doctype"] == "Role" and doc["role_name"] == doc["name"] for doc in fixtures)
+	assert {doc["name"]: doc["desk_access"] for doc in fixtures}[roles.DRIVER] == 0
+	hooks = (APP / "hooks.py").read_text()
+	assert all(role in hooks for role in roles.ALL) and "fixtures = [" in hooks
+
+
+LEDGER_DOCTYPES = ("TukTuk Transaction", "TukTuk Ledger Entry", "TukTuk Payout", "TukTuk Callback Log")
+
+
+def test_nobody_writes_ledger_documents_by_hand():
+	doctypes = app_doctypes()
+	for name in LEDGER_DOCTYPES:
+		assert doctypes[name].get("in_create") == 1, name
+		for perm in doctypes[name]["permissions"]:
+			for right in ("write", "create", "delete", "submit", "cancel", "amend", "import"):
+				assert not perm.get(right), (name, perm["role"], right)
+
+
+def test_drivers_read_only_their_own_kind_of_records():
+	doctypes = app_doctypes()
+	for name, document in doctypes.items():
+		driver_perms = [perm for perm in document["permissions"] if perm["role"] == "TukTuk Driver"]
+		if name in ("TukTuk Driver", "TukTuk Transaction", "TukTuk Ledger Entry", "TukTuk Payout"):
+			assert driver_perms == [{"print": 1, "read": 1, "role": "TukTuk Driver"}], name
+		else:
+			assert not driver_perms, name
+	hooks = (APP / "hooks.py").read_text()
+	for name in ("TukTuk Driver", "TukTuk Transaction", "TukTuk Ledger Entry", "TukTuk Payout"):
+		assert hooks.count(f'"{name}": "tuktuk_management.permissions.') == 2, name
+	driver_fields = {f["fieldname"]: f for f in doctypes["TukTuk Driver"]["fields"]}
+	assert driver_fields["user"]["fieldtype"] == "Link" and driver_fields["user"]["options"] == "User"

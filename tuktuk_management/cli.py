@@ -4,7 +4,9 @@
     python -m tuktuk_management.cli load samples/fleet.json
     python -m tuktuk_management.cli replay samples/callbacks.jsonl --workers 4
     python -m tuktuk_management.cli balances
-    python -m tuktuk_management.cli reconcile      # exit 0 clean, 1 drift, 2 error
+    python -m tuktuk_management.cli close-day [--date YYYY-MM-DD]
+    python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
+    python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` handles each line exactly as
 the confirmation webhook does after its URL-token check: store the raw body (committed), apply
@@ -20,23 +22,25 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger import c2b, payouts, reconcile
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	mark_failed,
 	process_logged_confirmation,
 	store_callback,
 )
+from tuktuk_management.ledger.close import close_day, due_business_date
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+RUNNER_USER = "runner"
 WORKERS_MAX = 64
 LINE_CHARS_MAX = 65_536
 SUMMARY_KEY = {
@@ -164,8 +168,11 @@ def cmd_replay(url: DatabaseURL, path: str, workers: int) -> int:
 
 
 def driver_balances(db: MariaDB) -> list[dict]:
+	"""Every driver's cached balances (whole KES), ``target_today`` (base + rollover) and misses."""
+	global_target_kes = load_settings(db).global_daily_target_kes
 	rows = db.sql(
-		"""select name, current_balance, left_to_target, current_deposit_balance, payout_pending
+		"""select name, current_balance, left_to_target, current_deposit_balance, payout_pending,
+			daily_target, target_rollover, consecutive_misses, last_close_date
 		from `tabTukTuk Driver` order by name"""
 	)
 	return [
@@ -175,9 +182,46 @@ def driver_balances(db: MariaDB) -> list[dict]:
 			"left_to_target": to_kes(left),
 			"current_deposit_balance": to_kes(deposit),
 			"payout_pending": to_kes(pending),
+			"target_today": effective_target_kes(to_kes(target), global_target_kes, to_kes(rollover)),
+			"target_rollover": to_kes(rollover),
+			"consecutive_misses": int(misses or 0),
+			"last_close_date": last_close.isoformat() if last_close else None,
 		}
-		for name, balance, left, deposit, pending in rows
+		for name, balance, left, deposit, pending, target, rollover, misses, last_close in rows
 	]
+
+
+def handle_result(db: MariaDB, raw_body: str, *, endpoint: str = payouts.B2C_RESULT) -> str:
+	"""The B2C result/timeout endpoint's flow after its token check; returns the log status."""
+	settings = load_settings(db)
+	now = site_now(settings.site_timezone)
+	log_name = store_callback(db, endpoint=endpoint, raw_body=raw_body, received_at=now, source_ip="replay")
+	db.commit()
+	try:
+		outcome = run_with_retry(
+			lambda: payouts.process_logged_result(
+				db, log_name, raw_body, endpoint=endpoint, now=now, settings=settings
+			),
+			rollback=db.rollback,
+		)
+	except Exception as exc:
+		db.rollback()
+		mark_failed(db, log_name, exc, now=now)
+		db.commit()
+		return "Failed"
+	db.commit()
+	return outcome.status
+
+
+def cmd_results(url: DatabaseURL, path: str, *, timeout: bool) -> int:
+	"""Deliver B2C result (or, with ``timeout``, queue-timeout) bodies, one per line; print counts
+	per callback log status and the payouts per status."""
+	endpoint = payouts.B2C_TIMEOUT if timeout else payouts.B2C_RESULT
+	with MariaDB(url) as db:
+		statuses = Counter(handle_result(db, body, endpoint=endpoint) for body in read_callbacks(path))
+		by_status = dict(db.sql("select status, count(*) from `tabTukTuk Payout` group by status"))
+	print(json.dumps({"received": sum(statuses.values()), **statuses, "payouts": by_status}))
+	return EXIT_CLEAN if not statuses.get("Failed") else EXIT_ERROR
 
 
 def cmd_balances(url: DatabaseURL) -> int:
@@ -186,11 +230,83 @@ def cmd_balances(url: DatabaseURL) -> int:
 	return EXIT_CLEAN
 
 
-def cmd_reconcile(url: DatabaseURL) -> int:
+def close_business_day(db: MariaDB, business_date: date | None = None) -> dict:
+	"""Close every due driver for ``business_date`` (default: the latest date whose close time has
+	passed, site time zone), one committed unit of work per driver, in chunks; the summary."""
+	settings = load_settings(db)
+	db.rollback()
+	business_date = business_date or due_business_date(
+		site_now(settings.site_timezone), settings.daily_close_time
+	)
+	total: dict = {}
+	after = ""
+	while True:
+		chunk = close_day(
+			db,
+			business_date,
+			settings=settings,
+			clock=lambda: site_now(settings.site_timezone),
+			commit=db.commit,
+			rollback=db.rollback,
+			after=after,
+			user=RUNNER_USER,
+		).as_dict()
+		for key, value in chunk.items():
+			if isinstance(value, int) and not isinstance(value, bool):
+				total[key] = total.get(key, 0) + value
+			elif isinstance(value, list):
+				total.setdefault(key, []).extend(value)
+		after = chunk["last_driver"]
+		if chunk["done"]:
+			break
+	total["business_date"] = business_date.isoformat()
+	total.pop("last_driver", None)
+	return total
+
+
+def cmd_close_day(url: DatabaseURL, business_date: date | None) -> int:
 	with MariaDB(url) as db:
-		report = check_books(db)
-	print(json.dumps(report.as_dict(), indent=1))
-	return EXIT_CLEAN if report.clean else EXIT_DRIFT
+		summary = close_business_day(db, business_date)
+	print(json.dumps(summary, indent=1))
+	return EXIT_ERROR if summary.get("errors") else EXIT_CLEAN
+
+
+def reconcile_books(db: MariaDB, *, fix: bool = False, driver: str | None = None) -> reconcile.RunResult:
+	"""Check (and with ``fix`` repair) the books and record the run; commits. A failing check is
+	rolled back and recorded as an Error run."""
+	settings = load_settings(db)
+	clock = lambda: site_now(settings.site_timezone)  # noqa: E731
+	started_at = clock()
+	try:
+		result = reconcile.run_reconciliation(
+			db, settings=settings, clock=clock, triggered_by=RUNNER_USER, fix=fix, driver=driver
+		)
+	except Exception as exc:
+		db.rollback()
+		result = reconcile.record_error_run(
+			db,
+			error=f"{type(exc).__name__}: {exc}",
+			clock=clock,
+			triggered_by=RUNNER_USER,
+			fix=fix,
+			started_at=started_at,
+		)
+	db.commit()
+	return result
+
+
+def cmd_reconcile(url: DatabaseURL, *, fix: bool, driver: str | None) -> int:
+	with MariaDB(url) as db:
+		result = reconcile_books(db, fix=fix, driver=driver)
+	print(json.dumps(result.as_dict(), indent=1, default=str))
+	return result.exit_code
+
+
+def parse_date(value: str) -> date:
+	try:
+		return date.fromisoformat(value)
+	except ValueError as exc:
+		raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {value!r}") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,8 +327,23 @@ def build_parser() -> argparse.ArgumentParser:
 	replay_parser = commands.add_parser("replay", help="process a JSONL file of C2B confirmation bodies")
 	replay_parser.add_argument("callbacks")
 	replay_parser.add_argument("--workers", type=int, default=1, help=f"worker processes, 1..{WORKERS_MAX}")
+	results = commands.add_parser("results", help="deliver a JSONL file of B2C result bodies (Daraja shape)")
+	results.add_argument("results")
+	results.add_argument("--timeout", action="store_true", help="the bodies are QueueTimeOutURL calls")
 	commands.add_parser("balances", help="print every driver's cached balances as JSON")
-	commands.add_parser("reconcile", help="check caches against ledger sums; exit 0 clean, 1 drift, 2 error")
+	close = commands.add_parser(
+		"close-day", help="daily close of every due driver (idempotent per driver and date); JSON summary"
+	)
+	close.add_argument(
+		"--date", type=parse_date, default=None, help="business date YYYY-MM-DD (default: the latest due)"
+	)
+	reconcile_parser = commands.add_parser(
+		"reconcile", help="check caches against ledger sums; exit 0 clean, 1 drift (even if fixed), 2 error"
+	)
+	reconcile_parser.add_argument(
+		"--fix", action="store_true", help="set drifted caches to their ledger sums (recorded)"
+	)
+	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
 	return parser
 
 
@@ -230,9 +361,13 @@ def main(argv: list[str] | None = None) -> int:
 			if not 1 <= args.workers <= WORKERS_MAX:
 				raise ValueError(f"--workers must be between 1 and {WORKERS_MAX}")
 			return cmd_replay(url, args.callbacks, args.workers)
+		if args.command == "results":
+			return cmd_results(url, args.results, timeout=args.timeout)
 		if args.command == "balances":
 			return cmd_balances(url)
-		return cmd_reconcile(url)
+		if args.command == "close-day":
+			return cmd_close_day(url, args.date)
+		return cmd_reconcile(url, fix=args.fix, driver=args.driver)
 	except Exception as exc:  # the runner's boundary: a clear one-line error, exit 2
 		print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), file=sys.stderr)
 		return EXIT_ERROR

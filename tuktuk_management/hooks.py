@@ -15,7 +15,43 @@ after_install = "tuktuk_management.install.after_install"
 # Cron strings run in the site time zone.
 scheduler_events = {
 	"cron": {
-		# Stored confirmations left Received (processing paused) or Failed (attempts left).
-		"*/5 * * * *": ["tuktuk_management.tasks.process_pending_callbacks"],
+		"*/5 * * * *": [
+			# Stored confirmations left Received (processing paused) or Failed (attempts left).
+			"tuktuk_management.tasks.process_pending_callbacks",
+			# B2C: results left behind, Queued payouts left behind, due retries, Unknown resolution.
+			"tuktuk_management.tasks.process_payouts",
+		],
+		# Daily close and reconciliation: each checks whether its time in TukTuk Settings has
+		# passed (site time zone) and the day's work is not done yet, then enqueues chunked jobs.
+		"* * * * *": [
+			"tuktuk_management.tasks.run_due_daily_close",
+			"tuktuk_management.tasks.run_due_reconciliation",
+		],
 	},
+	# Payouts Sent/Unknown for over an hour: email + desk notification.
+	"hourly": ["tuktuk_management.tasks.alert_stuck_payouts"],
+}
+
+# Fixtures
+# --------
+# The app's roles (tuktuk_management/fixtures/role.json), synced on install and migrate.
+fixtures = [
+	{"dt": "Role", "filters": [["name", "in", ["TukTuk Manager", "TukTuk Accountant", "TukTuk Driver"]]]},
+]
+
+# Permissions
+# -----------
+# A user with only the TukTuk Driver role sees only their own driver record, transactions,
+# ledger lines and payouts (TukTuk Driver.user links the driver to the User).
+permission_query_conditions = {
+	"TukTuk Driver": "tuktuk_management.permissions.driver_query",
+	"TukTuk Transaction": "tuktuk_management.permissions.transaction_query",
+	"TukTuk Payout": "tuktuk_management.permissions.payout_query",
+	"TukTuk Ledger Entry": "tuktuk_management.permissions.ledger_entry_query",
+}
+has_permission = {
+	"TukTuk Driver": "tuktuk_management.permissions.has_permission",
+	"TukTuk Transaction": "tuktuk_management.permissions.has_permission",
+	"TukTuk Payout": "tuktuk_management.permissions.has_permission",
+	"TukTuk Ledger Entry": "tuktuk_management.permissions.has_permission",
 }

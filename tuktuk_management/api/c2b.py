@@ -24,6 +24,7 @@ from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 from werkzeug.wrappers import Response
 
+from tuktuk_management.api.payouts import enqueue_send
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import (
@@ -129,6 +130,10 @@ def apply_stored_confirmation(
 	if outcome.already_handled:
 		frappe.db.rollback()
 		return outcome.status, outcome.transaction
+	if outcome.payout:
+		# Sent by a background job once this transaction commits: never inside this request, never
+		# while the driver's row lock is held, never for a payment that rolled back.
+		enqueue_send(outcome.payout)
 	if outcome.status == c2b.CONFLICT:
 		frappe.log_error(
 			title=CONFLICT_TITLE,

@@ -8,6 +8,19 @@ from __future__ import annotations
 
 DRIVER_DOCTYPE = "TukTuk Driver"
 TRANSACTION_DOCTYPE = "TukTuk Transaction"
+PAYOUT_DOCTYPE = "TukTuk Payout"  # voucher of a Paid payout: payable -> b2c
+CREDIT_NOTE_DOCTYPE = "TukTuk Credit Note"
+JOURNAL_DOCTYPE = "TukTuk Journal"
+DAILY_CLOSE_DOCTYPE = "TukTuk Daily Close"
+# Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
+VOUCHER_DOCTYPES = (
+	TRANSACTION_DOCTYPE,
+	DRIVER_DOCTYPE,
+	CREDIT_NOTE_DOCTYPE,
+	JOURNAL_DOCTYPE,
+	DAILY_CLOSE_DOCTYPE,
+	PAYOUT_DOCTYPE,
+)
 
 TARGET = "target"  # company share collected toward today's target -> current_balance
 DEPOSIT = "deposit"  # driver's deposit held by the company -> current_deposit_balance

@@ -317,14 +317,11 @@ class _Plan:
 	status: str
 	split: Split | None
 	target_kes: int
+	payout_kes: int  # the payout to queue now: the driver's share, 0 while instant payouts are off
 
 	@property
 	def driver(self) -> str | None:
 		return self.route.driver if self.status == PROCESSED else None
-
-	@property
-	def payout_kes(self) -> int:
-		return self.split.driver_share_kes if self.split else 0
 
 	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
 		return C2BOutcome(
@@ -369,14 +366,14 @@ def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: Ledger
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 	if route.kind == SUSPENSE_ROUTE or row is None:
-		return _Plan(route, UNALLOCATED, None, 0)
-	target_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
-	if route.kind == PAYMENT:
-		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
-		split = split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
-	else:
-		split = split_repayment(amount_kes, target_kes, row.current_balance_kes)
-	return _Plan(route, PROCESSED, split, target_kes)
+		return _Plan(route, UNALLOCATED, None, 0, 0)
+	target_kes = effective_target_kes(
+		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+	)
+	split = split_for(route.kind, row, amount_kes, target_kes, settings)
+	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
+	payout_kes = split.driver_share_kes if settings.instant_payouts_enabled else 0
+	return _Plan(route, PROCESSED, split, target_kes, payout_kes)
 
 
 def _apply(
@@ -444,14 +441,7 @@ def _apply(
 	if split is None:
 		lines.append(PostingLine(accounts.SUSPENSE, credit_kes=amount_kes))
 	else:
-		if split.target_contribution_kes:
-			lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
-		if split.driver_share_kes:
-			lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
-		if split.deposit_contribution_kes:
-			lines.append(
-				PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver)
-			)
+		lines += split_credit_lines(split, driver)
 	post_voucher(
 		db,
 		voucher_type=accounts.TRANSACTION_DOCTYPE,
@@ -468,22 +458,10 @@ def _apply(
 
 
 def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:
-	"""Queue the driver's share as a TukTuk Payout (sent after commit); return its name."""
-	payout = new_name()
-	db.sql(
-		_INSERT_PAYOUT,
-		(
-			*standard_values(payout, now, user),
-			plan.driver,
-			plan.payout_kes,
-			"Queued",
-			trans_id,
-			f"TTK-{payout}",
-			now,
-			0,
-		),
+	"""Queue the planned payout (sent after commit) with :func:`queue_payout`; return its name."""
+	return queue_payout(
+		db, driver=plan.driver, amount_kes=plan.payout_kes, transaction=trans_id, now=now, user=user
 	)
-	return payout
 
 
 def _correct(
@@ -522,3 +500,54 @@ def _correct(
 		step("payout_queued")
 		return payout
 	return None
+
+
+def split_for(kind: str, row: DriverRow, amount_kes: int, target_kes: int, settings: LedgerSettings) -> Split:
+	"""The split of ``amount_kes`` for a locked driver ``row``: a Payment or a Repayment (DESIGN §3).
+
+	target_kes: the driver's effective target T. Shared by confirmations and by the allocation of
+	unallocated payments (:mod:`tuktuk_management.ledger.allocation`), so both split alike.
+	"""
+	if kind == PAYMENT:
+		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
+		return split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
+	assert kind == REPAYMENT, kind
+	return split_repayment(amount_kes, target_kes, row.current_balance_kes)
+
+
+def split_credit_lines(split: Split, driver: str) -> list[PostingLine]:
+	"""The credit side of a split payment: target, payable and deposit lines (zero parts skipped)."""
+	lines = []
+	if split.target_contribution_kes:
+		lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
+	if split.driver_share_kes:
+		lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
+	if split.deposit_contribution_kes:
+		lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
+	return lines
+
+
+def queue_payout(
+	db: Database, *, driver: str, amount_kes: int, transaction: str | None, now: datetime, user: str
+) -> str:
+	"""Insert a Queued TukTuk Payout of ``amount_kes`` (whole KES > 0) for ``driver``; its name.
+
+	transaction: the TukTuk Transaction it pays the share of (None for a deposit refund). The
+	``OriginatorConversationID`` is ``TTK-<payout name>``, the idempotency key at Daraja.
+	"""
+	assert amount_kes > 0, amount_kes
+	payout = new_name()
+	db.sql(
+		_INSERT_PAYOUT,
+		(
+			*standard_values(payout, now, user),
+			driver,
+			amount_kes,
+			"Queued",
+			transaction,
+			f"TTK-{payout}",
+			now,
+			0,
+		),
+	)
+	return payout

@@ -12,6 +12,8 @@ LEDGER_MAINTAINED_FIELDS = (
 	"current_deposit_balance",
 	"payout_pending",
 	"consecutive_misses",
+	"target_rollover",
+	"last_close_date",
 )
 
 
@@ -41,12 +43,14 @@ def normalize_account(value: str | None) -> str:
 def refresh_left_to_target(db: Database, settings: LedgerSettings, driver: str | None = None) -> None:
 	"""Recompute ``left_to_target = max(0, T - current_balance)`` (set-based; one driver or all).
 
-	T is the driver's ``daily_target`` if > 0, else ``global_daily_target``. Call it with the
+	T is the driver's ``daily_target`` if > 0, else ``global_daily_target``, plus the driver's
+	``target_rollover`` (shortfall carried by the daily close). Call it with the
 	driver row locked (or from a job that owns every row) after a target changes.
 	"""
 	db.sql(
 		"""update `tabTukTuk Driver` set left_to_target = greatest(0,
-			(case when daily_target > 0 then daily_target else %s end) - current_balance)"""
+			(case when daily_target > 0 then daily_target else %s end) + greatest(0, target_rollover)
+			- current_balance)"""
 		+ (" where name = %s" if driver else ""),
 		(settings.global_daily_target_kes,) + ((driver,) if driver else ()),
 	)

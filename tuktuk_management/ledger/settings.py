@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 
 from tuktuk_management.ledger.database import Database
@@ -13,6 +14,15 @@ SETTINGS_DOCTYPE = "TukTuk Settings"
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
+DEFAULT_DAILY_CLOSE_TIME = time(23, 59)
+DEFAULT_RECONCILIATION_TIME = time(2, 0)
+DEFAULT_MISS_LIMIT = 3
+DEFAULT_JOURNAL_MAX_LINES = 20
+DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES = 100_000
+JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its reversal stay small
+DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
+DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
+DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
 
 
 @dataclass(frozen=True)
@@ -21,7 +31,8 @@ class LedgerSettings:
 
 	Sources: TukTuk Settings fields ``global_daily_target`` (KES), ``global_fare_percentage``
 	(driver's share, percent), ``mpesa_paybill`` (expected BusinessShortCode, "" = not checked),
-	``processing_paused``, ``allowed_callback_ips``; the site time zone is System Settings
+	``processing_paused``, ``allowed_callback_ips``, ``journal_max_lines`` and
+	``journal_max_line_amount_kes`` (manual journal limits, KES); the site time zone is System Settings
 	``time_zone`` (default Africa/Nairobi).
 	"""
 
@@ -31,6 +42,22 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
+	# Daily close and reconciliation (issue 3): TukTuk Settings ``daily_close_time``,
+	# ``miss_limit`` (days, 0 = no alert), ``deduct_shortfall_from_deposit``,
+	# ``reconciliation_time``, ``reconciliation_recipients`` (one email per line).
+	daily_close_time: time = DEFAULT_DAILY_CLOSE_TIME
+	miss_limit: int = DEFAULT_MISS_LIMIT
+	deduct_shortfall_from_deposit: bool = False
+	reconciliation_time: time = DEFAULT_RECONCILIATION_TIME
+	reconciliation_recipients: str = ""
+	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
+	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
+	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
+	instant_payouts_enabled: bool = True
+	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
+	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -38,7 +65,10 @@ def load_settings(db: Database) -> LedgerSettings:
 	rows = db.sql(
 		"""select doctype, field, value from `tabSingles`
 		where (doctype = %s and field in ('global_daily_target', 'global_fare_percentage',
-			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips'))
+			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
+			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
+			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
+			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -54,10 +84,63 @@ def load_settings(db: Database) -> LedgerSettings:
 		global_daily_target_kes=target_kes,
 		global_fare_percentage=fare_percentage,
 		mpesa_paybill=(settings_value.get("mpesa_paybill") or "").strip(),
-		processing_paused=str(settings_value.get("processing_paused") or "0").strip() in ("1", "1.0"),
+		processing_paused=_check(settings_value.get("processing_paused"), default=False),
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
+		daily_close_time=parse_time(settings_value.get("daily_close_time"), DEFAULT_DAILY_CLOSE_TIME),
+		miss_limit=max(0, int(to_kes(settings_value.get("miss_limit") or DEFAULT_MISS_LIMIT))),
+		deduct_shortfall_from_deposit=_check(
+			settings_value.get("deduct_shortfall_from_deposit"), default=False
+		),
+		reconciliation_time=parse_time(
+			settings_value.get("reconciliation_time"), DEFAULT_RECONCILIATION_TIME
+		),
+		reconciliation_recipients=settings_value.get("reconciliation_recipients") or "",
+		journal_max_lines=min(
+			JOURNAL_MAX_LINES_CAP,
+			to_kes(settings_value.get("journal_max_lines") or DEFAULT_JOURNAL_MAX_LINES),
+		),
+		journal_max_line_amount_kes=to_kes(
+			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+		),
+		instant_payouts_enabled=_check(settings_value.get("instant_payouts_enabled"), default=True),
+		payout_max_attempts=_int(settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS),
+		payout_retry_backoff_minutes=_int(
+			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
+		),
+		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
 	)
+
+
+def parse_time(value, default: time) -> time:
+	"""A Time field value (``"23:59:00"``, ``"2:00"``, ``"23:59:00.000000"``) as a ``time``;
+	empty or unparsable values give ``default``."""
+	text = str(value or "").strip()
+	try:
+		parts = [int(part.split(".")[0]) for part in text.split(":")]
+		return time(*parts[:3])
+	except (TypeError, ValueError):
+		return default
+
+
+def parse_recipients(text: str) -> list[str]:
+	"""``reconciliation_recipients`` (one email per line, or comma separated) as a list."""
+	return [entry.strip() for entry in (text or "").replace(",", "\n").splitlines() if entry.strip()]
+
+
+def _check(value: str | None, *, default: bool) -> bool:
+	"""A Check field stored in ``tabSingles`` ("1", "0", "1.0"); None/"" take ``default``."""
+	if value is None or str(value).strip() == "":
+		return default
+	return str(value).strip() in ("1", "1.0")
+
+
+def _int(value: str | None, default: int) -> int:
+	"""An Int field stored in ``tabSingles``; missing or unreadable values take ``default``."""
+	try:
+		return int(str(value).strip().split(".")[0]) if value not in (None, "") else default
+	except ValueError:
+		return default
 
 
 def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

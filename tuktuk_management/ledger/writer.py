@@ -45,6 +45,7 @@ DRIVER_LOCK_COLUMNS = (
 	"current_balance",
 	"current_deposit_balance",
 	"payout_pending",
+	"target_rollover",
 )
 
 
@@ -98,6 +99,7 @@ class DriverRow:
 	current_balance_kes: int
 	current_deposit_balance_kes: int
 	payout_pending_kes: int
+	target_rollover_kes: int = 0  # shortfall carried into today (daily close); T = base + this
 
 
 @dataclass
@@ -139,7 +141,7 @@ def driver_row(values: Sequence[Any]) -> DriverRow:
 	Shared by :func:`lock_drivers` and the C2B core's unlocked look-up (which plans a payment
 	before taking the lock), so both read the same columns the same way.
 	"""
-	name, status, assigned_tuktuk, daily_target, fare_percentage, balance, deposit, pending = values
+	name, status, assigned_tuktuk, daily_target, fare_percentage, balance, deposit, pending, rollover = values
 	return DriverRow(
 		name=name,
 		status=status or "",
@@ -149,6 +151,7 @@ def driver_row(values: Sequence[Any]) -> DriverRow:
 		current_balance_kes=to_kes(balance),
 		current_deposit_balance_kes=to_kes(deposit),
 		payout_pending_kes=to_kes(pending),
+		target_rollover_kes=to_kes(rollover),
 	)
 
 

@@ -76,6 +76,12 @@ STANDARD_COLUMNS = """`name` varchar(140) not null,
 	`owner` varchar(140) default null,
 	`docstatus` int(1) not null default 0,
 	`idx` int(8) not null default 0"""
+# A child table (``istable``) row points at its parent document, as in Frappe v15.
+CHILD_COLUMNS = [
+	"`parent` varchar(140) default null",
+	"`parentfield` varchar(140) default null",
+	"`parenttype` varchar(140) default null",
+]
 TABLE_OPTIONS = "engine=InnoDB row_format=dynamic character set=utf8mb4 collate=utf8mb4_unicode_ci"
 
 
@@ -107,6 +113,9 @@ def create_table_sql(doctype: dict) -> str:
 	"""``CREATE TABLE`` for a non-single DocType, with Frappe's standard columns and indexes."""
 	columns = [STANDARD_COLUMNS]
 	indexes = ["primary key (`name`)", "key `modified` (`modified`)"]
+	if doctype.get("istable"):
+		columns += CHILD_COLUMNS
+		indexes.append("key `parent` (`parent`)")
 	for field in doctype["fields"]:
 		if field["fieldtype"] in NO_COLUMN_TYPES:
 			continue

@@ -10,8 +10,9 @@ from tuktuk_management.ledger.drivers import (
 	normalize_sunny_id,
 	refresh_left_to_target,
 )
-from tuktuk_management.ledger.money import is_non_negative_kes
+from tuktuk_management.ledger.money import is_non_negative_kes, to_kes
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.split import effective_target_kes
 
 PERCENT_MAX = 100
 
@@ -30,10 +31,21 @@ class TukTukDriver(Document):
 		self.validate_daily_target()
 		self.validate_fare_percentage()
 		self.validate_one_active_driver_per_vehicle()
+		self.validate_user_linked_once()
 		self.load_ledger_maintained_fields()
+
+	def onload(self):
+		self.set_onload("target_today_kes", self.target_today_kes())
 
 	def on_update(self):
 		self.refresh_left_to_target()
+
+	def target_today_kes(self) -> int:
+		"""Today's effective target: base (own daily target or the global one) + rollover."""
+		settings = load_settings(frappe.db)
+		return effective_target_kes(
+			to_kes(self.daily_target), settings.global_daily_target_kes, to_kes(self.target_rollover)
+		)
 
 	def on_trash(self):
 		self.refuse_delete_with_ledger_lines()
@@ -87,6 +99,19 @@ class TukTukDriver(Document):
 				title=_("Vehicle Already Assigned"),
 			)
 
+	def validate_user_linked_once(self):
+		"""A login belongs to one driver: it decides which records the driver may see."""
+		if not self.user:
+			return
+		other = frappe.db.get_value("TukTuk Driver", {"user": self.user, "name": ("!=", self.name)}, "name")
+		if other:
+			frappe.throw(
+				_("User {0} is already linked to driver {1}.").format(
+					frappe.bold(self.user), frappe.bold(other)
+				),
+				title=_("User Already Linked"),
+			)
+
 	def load_ledger_maintained_fields(self):
 		"""Never write back balances from the form: 0 for a new driver (opening balances come
 		from the standalone loader or journals), else the current values read under the row lock.
@@ -96,7 +121,7 @@ class TukTukDriver(Document):
 		"""
 		if self.is_new():
 			for fieldname in LEDGER_MAINTAINED_FIELDS:
-				self.set(fieldname, 0)
+				self.set(fieldname, None if fieldname == "last_close_date" else 0)
 			return
 		current = frappe.db.get_value(
 			"TukTuk Driver", self.name, list(LEDGER_MAINTAINED_FIELDS), as_dict=True, for_update=True

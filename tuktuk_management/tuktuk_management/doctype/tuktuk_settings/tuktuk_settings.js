@@ -7,4 +7,23 @@ frappe.ui.form.on("TukTuk Settings", {
 			frm.set_df_property("operating_timezone", "options", r.message.timezones);
 		});
 	},
+	refresh(frm) {
+		if (frappe.user.has_role(["TukTuk Manager", "System Manager"])) {
+			frm.add_custom_button(__("Run Reconciliation Now"), () => {
+				frappe
+					.call({
+						method: "tuktuk_management.api.reconciliation.run_reconciliation",
+						args: { fix: 0 },
+						freeze: true,
+						freeze_message: __("Checking every driver against the ledger..."),
+					})
+					.then((r) => {
+						frappe.set_route("Form", "TukTuk Reconciliation Run", r.message.run);
+					});
+			});
+			frm.add_custom_button(__("Balance Reconciliation Report"), () =>
+				frappe.set_route("query-report", "Balance Reconciliation")
+			);
+		}
+	},
 });

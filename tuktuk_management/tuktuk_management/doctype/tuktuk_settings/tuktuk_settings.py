@@ -9,7 +9,14 @@ from frappe.model.document import Document
 
 from tuktuk_management.ledger.drivers import refresh_left_to_target
 from tuktuk_management.ledger.money import is_non_negative_kes
-from tuktuk_management.ledger.settings import DEFAULT_TIMEZONE, load_settings, parse_ip_allowlist
+from tuktuk_management.ledger.settings import (
+	DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES,
+	DEFAULT_JOURNAL_MAX_LINES,
+	DEFAULT_TIMEZONE,
+	JOURNAL_MAX_LINES_CAP,
+	load_settings,
+	parse_ip_allowlist,
+)
 
 PERCENT_MAX = 100
 
@@ -21,6 +28,7 @@ class TukTukSettings(Document):
 		self.validate_paybill()
 		self.validate_operating_timezone()
 		self.validate_allowed_callback_ips()
+		self.validate_journal_limits()
 
 	def on_update(self):
 		self.refresh_drivers_left_to_target()
@@ -66,6 +74,23 @@ class TukTukSettings(Document):
 			frappe.throw(
 				_("Allowed Callback IPs: {0}. Give one IP address or CIDR range per line.").format(exc),
 				title=_("Invalid Allowed Callback IPs"),
+			)
+
+	def validate_journal_limits(self):
+		# A site upgraded from before these fields existed has them empty: take the defaults.
+		self.journal_max_lines = self.journal_max_lines or DEFAULT_JOURNAL_MAX_LINES
+		self.journal_max_line_amount_kes = (
+			self.journal_max_line_amount_kes or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
+		)
+		if not 2 <= (self.journal_max_lines or 0) <= JOURNAL_MAX_LINES_CAP:
+			frappe.throw(
+				_("Journal Max Lines must be between 2 and {0}.").format(JOURNAL_MAX_LINES_CAP),
+				title=_("Invalid Journal Limit"),
+			)
+		if self.journal_max_line_amount_kes <= 0:
+			frappe.throw(
+				_("Journal Max Line Amount must be a whole number of shillings above 0."),
+				title=_("Invalid Journal Limit"),
 			)
 
 	def refresh_drivers_left_to_target(self):

@@ -1,0 +1,434 @@
+"""The daily close (DESIGN §5): per driver and business date, idempotent, under the row lock.
+
+**Business date.** Ledger lines carry ``posting_datetime`` in the site time zone (naive, as
+Frappe's ``now_datetime``); a line belongs to business date D when it was posted in
+``[D 00:00, D+1 00:00)``. The close for D runs at ``daily_close_time`` (default 23:59) on D.
+
+**What a close for D moves.** Under the driver's row lock it sums the driver's target lines
+posted before D+1 00:00 plus every earlier close voucher (a locking read, so it sees every
+committed payment): that is exactly the collections not yet closed up to the end of D.
+Payments posted after midnight stay in ``current_balance`` for D+1, so a close racing with
+payments loses nothing from either day, and whatever the close runs after, the cache and the
+ledger move together in one voucher. If earlier closes were skipped (scheduler down), the close
+for D covers every unclosed day as one period, as the C2B split did.
+
+**Rules.** T = base (driver ``daily_target`` or the global target) + ``target_rollover``.
+Met (collected ≥ T): ``consecutive_misses = 0``, rollover cleared. Missed: ``shortfall = T −
+collected``, optionally taken from the deposit first (never below zero), the rest becomes the
+next day's rollover (next T = base + rollover: the base excludes earlier rollover, so debt
+never compounds), ``consecutive_misses += 1``. The day's collections (and any deposit
+deduction) move to revenue in one voucher; a ``TukTuk Daily Close`` row named
+``<driver>-<YYYY-MM-DD>`` (its primary key makes it unique) is written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger.database import Database, run_with_retry
+from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
+
+DAILY_CLOSE_DOCTYPE = accounts.DAILY_CLOSE_DOCTYPE
+CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk)
+CLOSE_PAGE_MAX = 100  # drivers listed per query
+ERRORS_KEPT_MAX = 100
+SAVEPOINT = "tuktuk_close"
+
+CLOSED = "Closed"
+ALREADY_CLOSED = "Already Closed"
+NOT_DUE = "Not Due"
+
+_CLOSE_COLUMNS = (
+	"driver",
+	"business_date",
+	"target_met",
+	"consecutive_misses",
+	"voucher_no",
+	"closed_at",
+	"target_kes",
+	"collected_kes",
+	"shortfall_kes",
+	"deposit_deducted_kes",
+	"rollover_kes",
+)
+_INSERT_CLOSE = insert_statement(DAILY_CLOSE_DOCTYPE, _CLOSE_COLUMNS)
+
+
+def close_name(driver: str, business_date: date) -> str:
+	"""The TukTuk Daily Close name (and ledger voucher_no): ``<driver>-<YYYY-MM-DD>``."""
+	return f"{driver}-{business_date.isoformat()}"
+
+
+def day_end(business_date: date) -> datetime:
+	"""The first instant after business date D: D+1 00:00 (naive, site time zone)."""
+	return datetime.combine(business_date + timedelta(days=1), time(0, 0))
+
+
+def due_business_date(now: datetime, close_time: time) -> date:
+	"""The latest business date whose close is due at ``now``: today once ``close_time`` has
+	passed, else yesterday (a close missed yesterday is caught up)."""
+	return now.date() if now.time() >= close_time else now.date() - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DayResult:
+	"""The figures of one driver's close (whole KES); the fields of a TukTuk Daily Close."""
+
+	driver: str
+	business_date: date
+	status: str
+	target_kes: int = 0
+	collected_kes: int = 0
+	shortfall_kes: int = 0
+	target_met: bool = False
+	consecutive_misses: int = 0
+	rollover_kes: int = 0
+	deposit_deducted_kes: int = 0
+	voucher_no: str = ""
+	miss_limit_reached: bool = False
+
+
+def decide_close(
+	*,
+	base_target_kes: int,
+	rollover_in_kes: int,
+	collected_kes: int,
+	consecutive_misses_in: int,
+	deposit_kes: int,
+	deduct_from_deposit: bool,
+) -> dict[str, int | bool]:
+	"""The close rule as a pure function (DESIGN §5); amounts whole KES.
+
+	Returns ``target_kes`` (T = base + rollover in), ``shortfall_kes``, ``target_met``,
+	``deposit_deducted_kes`` (≤ shortfall, ≤ max(0, deposit)), ``rollover_kes`` (shortfall left
+	after the deduction: tomorrow's T = base + it) and ``consecutive_misses``. A day whose
+	shortfall the deposit covers is still a missed day (the driver did not collect it).
+	"""
+	assert base_target_kes >= 0 and rollover_in_kes >= 0 and consecutive_misses_in >= 0
+	target_kes = base_target_kes + rollover_in_kes
+	shortfall_kes = max(0, target_kes - collected_kes)
+	target_met = shortfall_kes == 0
+	deducted_kes = min(shortfall_kes, max(0, deposit_kes)) if deduct_from_deposit else 0
+	rollover_kes = shortfall_kes - deducted_kes
+	assert 0 <= deducted_kes <= shortfall_kes and rollover_kes >= 0
+	return {
+		"target_kes": target_kes,
+		"shortfall_kes": shortfall_kes,
+		"target_met": target_met,
+		"deposit_deducted_kes": deducted_kes,
+		"rollover_kes": rollover_kes,
+		"consecutive_misses": 0 if target_met else consecutive_misses_in + 1,
+	}
+
+
+def unclosed_collections_kes(db: Database, driver: str, business_date: date) -> int:
+	"""Σ credit − debit of the driver's target lines posted before D+1 00:00, plus every close
+	voucher (whenever it was posted): the collections no close has moved yet, up to the end of D.
+
+	A locking read (``lock in share mode``): under REPEATABLE READ a plain SELECT could miss a
+	payment committed just before the driver's row lock was granted.
+	"""
+	rows = db.sql(
+		"""select coalesce(sum(credit - debit), 0) from `tabTukTuk Ledger Entry`
+		where party = %s and account = %s and party_type = %s
+			and (posting_datetime < %s or voucher_type = %s)
+		lock in share mode""",
+		(driver, accounts.TARGET, accounts.DRIVER_DOCTYPE, day_end(business_date), DAILY_CLOSE_DOCTYPE),
+	)
+	return to_kes(rows[0][0])
+
+
+def close_driver(
+	db: Database,
+	driver: str,
+	business_date: date,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str = "Administrator",
+	on_step: Callable[[str], None] | None = None,
+) -> DayResult:
+	"""Close one driver's business date in the caller's transaction (never commits).
+
+	Locks the driver row, then: if the driver is not Active, or already closed for this date or
+	a later one, returns a result with status ``Not Due``/``Already Closed`` and writes nothing.
+	Otherwise inserts the TukTuk Daily Close, posts the close voucher (target → revenue, and
+	deposit → revenue when the settings deduct the shortfall) and sets ``consecutive_misses``,
+	``target_rollover``, ``last_close_date`` and ``left_to_target``. Returns the figures
+	(status ``Closed``). ``on_step`` (test hook) is called with "daily_close_inserted",
+	"ledger_lines_inserted", "caches_updated", "driver_updated". On any error the work of this
+	call is rolled back to its savepoint and the error propagates.
+	"""
+	step = on_step or (lambda _name: None)
+	db.savepoint(SAVEPOINT)
+	try:
+		result = _close_locked(db, driver, business_date, settings=settings, now=now, user=user, step=step)
+	except Exception:
+		db.rollback(save_point=SAVEPOINT)
+		raise
+	db.release_savepoint(SAVEPOINT)
+	return result
+
+
+def _close_locked(
+	db: Database,
+	driver: str,
+	business_date: date,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str,
+	step: Callable[[str], None],
+) -> DayResult:
+	locked = lock_drivers(db, [driver])
+	if driver not in locked:
+		return DayResult(driver, business_date, NOT_DUE)
+	row = locked[driver]
+	misses_in, last_close_date = db.sql(
+		"select consecutive_misses, last_close_date from `tabTukTuk Driver` where name = %s for update",
+		(driver,),
+	)[0]
+	name = close_name(driver, business_date)
+	if (last_close_date and _as_date(last_close_date) >= business_date) or db.sql(
+		f"select name from `tab{DAILY_CLOSE_DOCTYPE}` where name = %s lock in share mode", (name,)
+	):
+		return DayResult(driver, business_date, ALREADY_CLOSED)
+	if row.status != "Active":
+		return DayResult(driver, business_date, NOT_DUE)
+
+	base_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
+	collected_kes = unclosed_collections_kes(db, driver, business_date)
+	decision = decide_close(
+		base_target_kes=base_kes,
+		rollover_in_kes=max(0, row.target_rollover_kes),
+		collected_kes=collected_kes,
+		consecutive_misses_in=max(0, int(misses_in or 0)),
+		deposit_kes=row.current_deposit_balance_kes,
+		deduct_from_deposit=settings.deduct_shortfall_from_deposit,
+	)
+	lines = _close_lines(driver, collected_kes, decision["deposit_deducted_kes"])
+	voucher_no = name if lines else ""
+	db.sql(
+		_INSERT_CLOSE,
+		(
+			*standard_values(name, now, user),
+			driver,
+			business_date,
+			1 if decision["target_met"] else 0,
+			decision["consecutive_misses"],
+			voucher_no,
+			now,
+			decision["target_kes"],
+			collected_kes,
+			decision["shortfall_kes"],
+			decision["deposit_deducted_kes"],
+			decision["rollover_kes"],
+		),
+	)
+	step("daily_close_inserted")
+	if lines:
+		post_voucher(
+			db,
+			voucher_type=DAILY_CLOSE_DOCTYPE,
+			voucher_no=voucher_no,
+			lines=lines,
+			posting_datetime=now,
+			locked=locked,
+			remarks=f"Daily close {business_date.isoformat()}",
+			user=user,
+			on_step=step,
+		)
+	else:
+		step("ledger_lines_inserted")
+		step("caches_updated")
+	next_target_kes = base_kes + decision["rollover_kes"]
+	db.sql(
+		"""update `tabTukTuk Driver` set consecutive_misses = %s, target_rollover = %s,
+		last_close_date = %s, left_to_target = greatest(0, %s - current_balance)
+		where name = %s""",
+		(decision["consecutive_misses"], decision["rollover_kes"], business_date, next_target_kes, driver),
+	)
+	step("driver_updated")
+	misses_out = int(decision["consecutive_misses"])
+	return DayResult(
+		driver,
+		business_date,
+		CLOSED,
+		target_kes=int(decision["target_kes"]),
+		collected_kes=collected_kes,
+		shortfall_kes=int(decision["shortfall_kes"]),
+		target_met=bool(decision["target_met"]),
+		consecutive_misses=misses_out,
+		rollover_kes=int(decision["rollover_kes"]),
+		deposit_deducted_kes=int(decision["deposit_deducted_kes"]),
+		voucher_no=voucher_no,
+		miss_limit_reached=bool(settings.miss_limit) and misses_out >= settings.miss_limit,
+	)
+
+
+def _close_lines(driver: str, collected_kes: int, deducted_kes: int) -> list[PostingLine]:
+	"""Collections target → revenue (reversed if negative), deposit deduction deposit → revenue."""
+	lines = []
+	if collected_kes > 0:
+		lines += [
+			PostingLine(accounts.TARGET, debit_kes=collected_kes, party=driver),
+			PostingLine(accounts.REVENUE, credit_kes=collected_kes),
+		]
+	elif collected_kes < 0:  # only after a reversal larger than the day's collections
+		lines += [
+			PostingLine(accounts.REVENUE, debit_kes=-collected_kes),
+			PostingLine(accounts.TARGET, credit_kes=-collected_kes, party=driver),
+		]
+	if deducted_kes > 0:
+		lines += [
+			PostingLine(accounts.DEPOSIT, debit_kes=deducted_kes, party=driver),
+			PostingLine(accounts.REVENUE, credit_kes=deducted_kes),
+		]
+	return lines
+
+
+def _as_date(value: date | datetime | str) -> date:
+	if isinstance(value, datetime):
+		return value.date()
+	if isinstance(value, date):
+		return value
+	return date.fromisoformat(str(value)[:10])
+
+
+def drivers_due(
+	db: Database, business_date: date, *, after: str = "", limit: int = CLOSE_PAGE_MAX
+) -> list[str]:
+	"""Names (sorted, > ``after``) of Active drivers created before D+1 00:00 and not yet closed for
+	D; at most ``limit``. Read without locks: :func:`close_driver` re-checks under the lock."""
+	assert 1 <= limit <= CLOSE_BATCH_MAX
+	rows = db.sql(
+		"""select name from `tabTukTuk Driver`
+		where status = 'Active' and (last_close_date is null or last_close_date < %s)
+			and creation < %s and name > %s
+		order by name limit %s""",
+		(business_date, day_end(business_date), after, limit),
+	)
+	return [name for (name,) in rows]
+
+
+@dataclass
+class CloseSummary:
+	"""What one :func:`close_day` call did. Amounts are whole KES."""
+
+	business_date: str
+	drivers_closed: int = 0
+	targets_met: int = 0
+	targets_missed: int = 0
+	already_closed: int = 0
+	collected_kes: int = 0
+	shortfall_kes: int = 0
+	deposit_deducted_kes: int = 0
+	rollover_kes: int = 0
+	miss_limit_alerts: list[dict] = field(default_factory=list)
+	errors: list[dict] = field(default_factory=list)
+	last_driver: str = ""
+	done: bool = False
+
+	def add(self, result: DayResult) -> None:
+		if result.status == ALREADY_CLOSED:
+			self.already_closed += 1
+			return
+		if result.status != CLOSED:
+			return
+		self.drivers_closed += 1
+		self.targets_met += result.target_met
+		self.targets_missed += not result.target_met
+		self.collected_kes += result.collected_kes
+		self.shortfall_kes += result.shortfall_kes
+		self.deposit_deducted_kes += result.deposit_deducted_kes
+		self.rollover_kes += result.rollover_kes
+		if result.miss_limit_reached:
+			self.miss_limit_alerts.append(
+				{
+					"driver": result.driver,
+					"consecutive_misses": result.consecutive_misses,
+					"rollover_kes": result.rollover_kes,
+				}
+			)
+
+	def as_dict(self) -> dict:
+		return asdict(self)
+
+
+def close_day(
+	db: Database,
+	business_date: date,
+	*,
+	settings: LedgerSettings,
+	clock: Callable[[], datetime],
+	commit: Callable[[], None],
+	rollback: Callable[[], None],
+	after: str = "",
+	batch_size_max: int = CLOSE_BATCH_MAX,
+	user: str = "Administrator",
+	on_step: Callable[[str], None] | None = None,
+) -> CloseSummary:
+	"""Close up to ``batch_size_max`` due drivers (names > ``after``), one unit of work each.
+
+	Each driver is closed by :func:`close_driver` with bounded deadlock retry and then
+	``commit()`` is called (the caller's transaction boundary: one driver per transaction, so a
+	failure never undoes another driver's close and locks are held briefly). A driver whose close
+	fails for another reason is rolled back, listed in ``errors`` and skipped. ``last_driver`` is
+	where to continue; ``done`` is True once no due driver is left after it.
+	"""
+	assert 1 <= batch_size_max <= CLOSE_BATCH_MAX
+	summary = CloseSummary(business_date=business_date.isoformat(), last_driver=after)
+	processed = 0
+	while processed < batch_size_max:
+		page = drivers_due(
+			db,
+			business_date,
+			after=summary.last_driver,
+			limit=min(CLOSE_PAGE_MAX, batch_size_max - processed),
+		)
+		rollback()  # end the listing's read snapshot before locking
+		if not page:
+			summary.done = True
+			break
+		for driver in page:
+			try:
+				result = run_with_retry(
+					lambda driver=driver: close_driver(
+						db, driver, business_date, settings=settings, now=clock(), user=user, on_step=on_step
+					),
+					rollback=rollback,
+				)
+			except Exception as exc:
+				rollback()
+				if len(summary.errors) < ERRORS_KEPT_MAX:
+					summary.errors.append({"driver": driver, "error": f"{type(exc).__name__}: {exc}"})
+			else:
+				commit()
+				summary.add(result)
+			summary.last_driver = driver
+			processed += 1
+	return summary
+
+
+def miss_limit_drivers(db: Database, business_date: date, miss_limit: int, limit: int = 1_000) -> list[dict]:
+	"""Drivers whose close for D left them at or over ``miss_limit`` consecutive misses
+	(``[{"driver", "consecutive_misses", "rollover_kes"}]``, most misses first); [] if the limit is 0."""
+	if miss_limit <= 0:
+		return []
+	rows = db.sql(
+		f"""select driver, consecutive_misses, rollover_kes from `tab{DAILY_CLOSE_DOCTYPE}`
+		where business_date = %s and consecutive_misses >= %s
+		order by consecutive_misses desc, driver limit %s""",
+		(business_date, miss_limit, limit),
+	)
+	return [
+		{"driver": driver, "consecutive_misses": int(misses), "rollover_kes": to_kes(rollover)}
+		for driver, misses, rollover in rows
+	]
