@@ -1,0 +1,1 @@
+"""Benchmark scripts (not tests): ``python benchmarks/run.py [--quick] [--db-url URL]``."""

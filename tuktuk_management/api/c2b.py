@@ -85,12 +85,13 @@ class ConfirmationResult:
 
 
 def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None
+	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
 	Not whitelisted: the endpoint calls it after the token and IP checks, the console alias
-	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits.
+	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits the stored
+	body, and the payment too unless ``commit`` is False (see :func:`apply_stored_confirmation`).
 	"""
 	settings = settings or load_settings(frappe.db)
 	now = now_datetime()
@@ -100,18 +101,22 @@ def receive_confirmation(
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
 	frappe.db.commit()
-	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now)
+	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now, commit=commit)
 	return ConfirmationResult(log, status, transaction, models.confirmation_ack())
 
 
 def apply_stored_confirmation(
-	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime
+	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime, commit: bool = True
 ) -> tuple[str, str | None]:
 	"""Apply one stored confirmation in its own unit of work and commit; ``(log status, transaction)``.
 
 	The core locks the log row first and skips it unless still Received or Failed, so the webhook
 	and the scheduled job never apply (and re-mark) the same log twice. Deadlocks are retried by
 	``run_with_retry``; any other error rolls back, marks the log Failed and goes to the Error Log.
+	commit=False leaves the applied payment to the caller's commit: the webhook passes it, since
+	Frappe commits every POST request at its end (``frappe.app.after_request``) and a commit here
+	would be one more COMMIT + START TRANSACTION per callback. If the request fails after this,
+	Frappe rolls the payment back and the stored body stays Received for the scheduled job.
 	"""
 	try:
 		outcome = run_with_retry(
@@ -136,8 +141,9 @@ def apply_stored_confirmation(
 			reference_doctype=LOG_DOCTYPE,
 			reference_name=log,
 		)
-	# End of the unit of work (payment + log mark): the job commits each log on its own.
-	frappe.db.commit()
+	if commit:
+		# End of the unit of work (payment + log mark): the job commits each log on its own.
+		frappe.db.commit()
 	return outcome.status, outcome.transaction
 
 
@@ -160,9 +166,9 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 		frappe.db.commit()  # the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
 	if endpoint == C2B_CONFIRMATION:
-		return _json_response(
-			receive_confirmation(raw_body, source_ip=source_ip, settings=settings).reply, HTTP_OK
-		)
+		# The request's end commits the payment (Frappe commits every POST): no commit of our own.
+		result = receive_confirmation(raw_body, source_ip=source_ip, settings=settings, commit=False)
+		return _json_response(result.reply, HTTP_OK)
 	return _json_response(_decide_validation(raw_body, source_ip, settings), HTTP_OK)
 
 

@@ -27,9 +27,11 @@ from tuktuk_management.ledger.split import (
 	split_repayment,
 )
 from tuktuk_management.ledger.writer import (
+	DRIVER_LOCK_COLUMNS,
 	DriverRow,
 	LockedDrivers,
 	PostingLine,
+	driver_row,
 	lock_drivers,
 	new_name,
 	post_voucher,
@@ -115,30 +117,77 @@ def resolve_route(db: Database, account_reference: str) -> Route:
 	``mpesa_account`` is a payment to the one Active driver assigned to it; anything else is
 	unallocated (suspense) with the reason.
 	"""
+	return _look_up(db, account_reference).route
+
+
+_DRIVER_SELECT = ", ".join(f"d.`{column}`" for column in DRIVER_LOCK_COLUMNS)
+# One UNION ALL, every part as wide as the vehicle part: a tag, the vehicle, the driver's columns.
+_EXISTING_PART = (
+	"select 'existing', t.name, t.amount, t.bill_ref_number, t.driver"
+	+ ", null" * (len(DRIVER_LOCK_COLUMNS) - 3)
+	+ " from `tabTukTuk Transaction` t where t.name = %s"
+)
+_SUNNY_ID_PART = f"select 'driver', null, {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s"
+_VEHICLE_PART = f"""select 'vehicle', v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
+	left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
+	where v.mpesa_account = %s"""
+
+
+@dataclass(frozen=True)
+class _LookUp:
+	"""What one query found for a payment: an earlier transaction with its TransID (name, amount,
+	bill_ref_number, driver), the route, and the routed driver's row as read (no lock)."""
+
+	existing: tuple | None
+	route: Route
+	driver_row: DriverRow | None
+
+
+def _look_up(db: Database, account_reference: str, trans_id: str | None = None) -> _LookUp:
+	"""The redelivery check, the route and the routed driver's row in one round trip (no locks).
+
+	The driver's row lets the core plan the split before it takes the driver's lock (see
+	:func:`_apply`); it is None when the route has no driver to pay.
+	"""
+	parts, values = [], []
+	if trans_id:
+		parts.append(_EXISTING_PART)
+		values.append(trans_id)
+	if account_reference and SUNNY_ID_PATTERN.match(account_reference):
+		parts.append(_SUNNY_ID_PART)
+		values.append(account_reference)
+	if account_reference:
+		parts.append(_VEHICLE_PART)
+		values.append(account_reference)
+	rows = db.sql(" union all ".join(parts), tuple(values)) if parts else ()
+	existing = next((tuple(row[1:5]) for row in rows if row[0] == "existing"), None)
+	route, row = _route(account_reference, rows)
+	return _LookUp(existing, route, row)
+
+
+def _route(account_reference: str, rows) -> tuple[Route, DriverRow | None]:
 	if not account_reference:
-		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given")
-	if SUNNY_ID_PATTERN.match(account_reference):
-		rows = db.sql("select name, status from `tabTukTuk Driver` where sunny_id = %s", (account_reference,))
-		if rows:
-			name, status = rows[0]
-			if status != "Active":
-				return Route(SUSPENSE_ROUTE, driver=name, reason=f"driver {name} is {status or 'not active'}")
-			return Route(REPAYMENT, driver=name)
-	rows = db.sql(
-		"""select v.name, d.name from `tabTukTuk Vehicle` v
-		left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
-		where v.mpesa_account = %s""",
-		(account_reference,),
-	)
-	if not rows:
-		return Route(SUSPENSE_ROUTE, reason="unknown account number")
-	tuktuk = rows[0][0]
-	drivers = sorted({driver for _, driver in rows if driver})
+		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given"), None
+	sunny_rows = [row[2:] for row in rows if row[0] == "driver"]
+	if sunny_rows:
+		driver = driver_row(sunny_rows[0])
+		if driver.status != "Active":
+			reason = f"driver {driver.name} is {driver.status or 'not active'}"
+			return Route(SUSPENSE_ROUTE, driver=driver.name, reason=reason), None
+		return Route(REPAYMENT, driver=driver.name), driver
+	vehicle_rows = [row[1:] for row in rows if row[0] == "vehicle"]
+	if not vehicle_rows:
+		return Route(SUSPENSE_ROUTE, reason="unknown account number"), None
+	tuktuk = vehicle_rows[0][0]
+	drivers = {row[1]: row[1:] for row in vehicle_rows if row[1]}
 	if not drivers:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver")
+		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver"), None
 	if len(drivers) > 1:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers")
-	return Route(PAYMENT, driver=drivers[0], tuktuk=tuktuk)
+		return Route(
+			SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers"
+		), None
+	((name, driver_values),) = drivers.items()
+	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(driver_values)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -168,9 +217,13 @@ def _compare_existing(db: Database, callback: models.C2BCallback, *, locking: bo
 		+ (" lock in share mode" if locking else ""),
 		(callback.TransID,),
 	)
-	if not rows:
-		return None
-	name, amount, bill_ref_number, driver = rows[0]
+	return _existing_outcome(callback, rows[0]) if rows else None
+
+
+def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutcome:
+	"""Duplicate if the recorded transaction ``(name, amount, bill_ref_number, driver)`` matches the
+	callback's amount and account, else Conflict (not applied)."""
+	name, amount, bill_ref_number, driver = existing
 	differences = []
 	if to_kes(amount) != callback.amount_kes:
 		differences.append("amount")
@@ -196,6 +249,7 @@ def process_confirmation(
 	callback_log: str | None = None,
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
+	on_planned: Callable[[C2BOutcome], None] | None = None,
 ) -> C2BOutcome:
 	"""Apply one C2B confirmation body (Daraja shape) to the books, idempotently on ``TransID``.
 
@@ -203,6 +257,10 @@ def process_confirmation(
 	now: the clock (naive, site time zone): creation time and ``posting_datetime``.
 	callback_log: the TukTuk Callback Log name the body was stored under, linked from the
 	transaction. on_step: test hook, called after each write with the step's name.
+	on_planned: called with the expected outcome (Processed or Unallocated, from an unlocked
+	read) before anything is written or locked, outside this call's savepoint; the outcome
+	returned can still differ (the locked row decides; a concurrent redelivery makes it a
+	Duplicate). The callback log uses it to mark itself before the driver's lock is taken.
 
 	Returns a :class:`C2BOutcome`; malformed bodies, another paybill's BusinessShortCode,
 	redeliveries and conflicts are outcomes, not exceptions. Database errors propagate after
@@ -218,14 +276,25 @@ def process_confirmation(
 			INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill"
 		)
 
-	existing = _compare_existing(db, callback, locking=False)
-	if existing:
-		return existing
+	looked_up = _look_up(db, callback.account_reference, callback.TransID)
+	if looked_up.existing:
+		return _existing_outcome(callback, looked_up.existing)
+	planned = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
+	if on_planned:
+		on_planned(planned.outcome(callback.TransID))
 
 	db.savepoint(SAVEPOINT)
 	try:
 		outcome = _apply(
-			db, callback, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step
+			db,
+			callback,
+			looked_up,
+			planned,
+			settings=settings,
+			now=now,
+			callback_log=callback_log,
+			user=user,
+			on_step=on_step,
 		)
 	except Exception as exc:
 		db.rollback(save_point=SAVEPOINT)
@@ -235,29 +304,59 @@ def process_confirmation(
 			if existing:
 				return existing
 		raise
-	db.release_savepoint(SAVEPOINT)
+	# The savepoint is not released: that would be one more round trip while the driver row is
+	# locked. MariaDB drops it at commit or rollback, and setting it again replaces it.
 	return outcome
 
 
-def _apply(
-	db: Database,
-	callback: models.C2BCallback,
-	*,
-	settings: LedgerSettings,
-	now: datetime,
-	callback_log: str | None,
-	user: str,
-	on_step: Callable[[str], None] | None,
-) -> C2BOutcome:
-	step = on_step or (lambda _name: None)
-	amount_kes = callback.amount_kes
-	route = resolve_route(db, callback.account_reference)
-	locked = LockedDrivers()
-	target_kes = 0
+@dataclass(frozen=True)
+class _Plan:
+	"""What a payment writes, decided from a driver row: the route, status, split and target."""
+
+	route: Route
+	status: str
+	split: Split | None
+	target_kes: int
+	payout_kes: int  # the payout to queue now: the driver's share, 0 while instant payouts are off
+
+	@property
+	def driver(self) -> str | None:
+		return self.route.driver if self.status == PROCESSED else None
+
+	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
+		return C2BOutcome(
+			self.status,
+			trans_id=trans_id,
+			transaction=trans_id,
+			driver=self.driver,
+			split=self.split,
+			payout=payout,
+			reason=self.route.reason if self.status == UNALLOCATED else "",
+		)
+
+	def transaction_fields(self) -> tuple:
+		"""``transaction_type, payment_status, driver, target_contribution, driver_share,
+		deposit_contribution, unallocated_reason`` of the TukTuk Transaction."""
+		split = self.split
+		return (
+			self.route.kind,
+			"Completed" if self.status == PROCESSED else "Unallocated",
+			self.driver,
+			split.target_contribution_kes if split else 0,
+			split.driver_share_kes if split else 0,
+			split.deposit_contribution_kes if split else 0,
+			self.route.reason if self.status == UNALLOCATED else None,
+		)
+
+
+def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: LedgerSettings) -> _Plan:
+	"""Split ``amount_kes`` for ``route`` given the driver's row (pure: no database).
+
+	Called twice per payment: before the lock with the row read by the route's query, and under
+	the lock with the locked row. A routed driver that is missing, no longer Active or no longer
+	on the vehicle sends the money to suspense.
+	"""
 	if route.driver and route.kind != SUSPENSE_ROUTE:
-		locked = lock_drivers(db, [route.driver])
-		row = locked.rows.get(route.driver)
-		# The route was read without locks: confirm it under the driver's row lock.
 		if row is None or row.status != "Active":
 			route = Route(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
@@ -266,42 +365,78 @@ def _apply(
 			route = Route(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
-		else:
-			target_kes = effective_target_kes(
-				row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
-			)
+	if route.kind == SUSPENSE_ROUTE or row is None:
+		return _Plan(route, UNALLOCATED, None, 0, 0)
+	target_kes = effective_target_kes(
+		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
+	)
+	split = split_for(route.kind, row, amount_kes, target_kes, settings)
+	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
+	payout_kes = split.driver_share_kes if settings.instant_payouts_enabled else 0
+	return _Plan(route, PROCESSED, split, target_kes, payout_kes)
 
-	if route.kind in (PAYMENT, REPAYMENT):
-		split = split_for(route.kind, locked[route.driver], amount_kes, target_kes, settings)
-		status = PROCESSED
-	else:
-		split = None
-		status = UNALLOCATED
-	driver = route.driver if status == PROCESSED else None
 
+def _apply(
+	db: Database,
+	callback: models.C2BCallback,
+	looked_up: _LookUp,
+	planned: _Plan,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	callback_log: str | None,
+	user: str,
+	on_step: Callable[[str], None] | None,
+) -> C2BOutcome:
+	"""Write one payment in two phases, so the driver row is locked for as short a time as possible.
+
+	Before the lock (``planned`` comes from the route and the driver's row read with it, no
+	lock): insert the TukTuk Transaction (its unique TransID makes a concurrent redelivery wait
+	here, not on the driver) and the payout. Under the lock: plan again from the locked row; in
+	the rare case the plan changed (another payment crossed the target, the driver was
+	deactivated or moved) correct those two rows; then post the voucher and move the caches.
+	The commit (the caller's) ends the lock.
+	"""
+	step = on_step or (lambda _name: None)
+	amount_kes = callback.amount_kes
 	trans_id = callback.TransID
+	route = looked_up.route
+	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
 	db.sql(
 		_INSERT_TRANSACTION,
 		(
 			*standard_values(trans_id, now, user),
 			trans_id,
-			route.kind,
-			"Completed" if status == PROCESSED else "Unallocated",
+			kind,
+			payment_status,
 			callback.trans_time_in(settings.site_timezone),
 			callback.BillRefNumber[:140],
 			route.tuktuk,
 			driver,
 			callback.BusinessShortCode,
 			amount_kes,
-			split.target_contribution_kes if split else 0,
-			split.driver_share_kes if split else 0,
-			split.deposit_contribution_kes if split else 0,
+			target_kes,
+			share_kes,
+			deposit_kes,
 			callback_log,
-			route.reason if status == UNALLOCATED else None,
+			reason,
 		),
 	)
 	step("transaction_inserted")
+	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
+	if payout:
+		step("payout_queued")
 
+	locked = LockedDrivers()
+	locked_row = None
+	if route.driver and route.kind != SUSPENSE_ROUTE:
+		locked = lock_drivers(db, [route.driver])
+		locked_row = locked.rows.get(route.driver)
+	plan = _plan(route, locked_row, amount_kes, settings)
+	if plan.transaction_fields() != planned.transaction_fields():
+		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
+
+	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]
 	if split is None:
 		lines.append(PostingLine(accounts.SUSPENSE, credit_kes=amount_kes))
@@ -314,28 +449,57 @@ def _apply(
 		lines=lines,
 		posting_datetime=now,
 		locked=locked,
-		target_kes_by_driver={driver: target_kes} if driver else None,
-		remarks=f"C2B {route.kind.lower()} {trans_id}",
+		target_kes_by_driver={driver: plan.target_kes} if driver else None,
+		remarks=f"C2B {plan.route.kind.lower()} {trans_id}",
 		user=user,
 		on_step=on_step,
 	)
+	return plan.outcome(trans_id, payout)
 
-	payout = None
-	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
-	if split and split.driver_share_kes and settings.instant_payouts_enabled:
-		payout = queue_payout(
-			db, driver=driver, amount_kes=split.driver_share_kes, transaction=trans_id, now=now, user=user
-		)
-		step("payout_queued")
-	return C2BOutcome(
-		status,
-		trans_id=trans_id,
-		transaction=trans_id,
-		driver=driver,
-		split=split,
-		payout=payout,
-		reason=route.reason if status == UNALLOCATED else "",
+
+def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:
+	"""Queue the planned payout (sent after commit) with :func:`queue_payout`; return its name."""
+	return queue_payout(
+		db, driver=plan.driver, amount_kes=plan.payout_kes, transaction=trans_id, now=now, user=user
 	)
+
+
+def _correct(
+	db: Database,
+	trans_id: str,
+	plan: _Plan,
+	payout: str | None,
+	*,
+	now: datetime,
+	user: str,
+	step: Callable[[str], None],
+) -> str | None:
+	"""Bring the transaction and payout written before the lock in line with the locked ``plan``.
+
+	Both rows were inserted by this transaction and nobody has seen them; returns the payout's
+	name, or None when the locked plan pays nothing out.
+	"""
+	(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason) = plan.transaction_fields()
+	db.sql(
+		"""update `tabTukTuk Transaction` set transaction_type = %s, payment_status = %s, driver = %s,
+		target_contribution = %s, driver_share = %s, deposit_contribution = %s, unallocated_reason = %s
+		where name = %s""",
+		(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason, trans_id),
+	)
+	if payout and plan.payout_kes:
+		db.sql(
+			"update `tabTukTuk Payout` set driver = %s, amount = %s where name = %s",
+			(plan.driver, plan.payout_kes, payout),
+		)
+		return payout
+	if payout:
+		db.sql("delete from `tabTukTuk Payout` where name = %s", (payout,))
+		return None
+	if plan.payout_kes:
+		payout = _insert_payout(db, plan, trans_id, now=now, user=user)
+		step("payout_queued")
+		return payout
+	return None
 
 
 def split_for(kind: str, row: DriverRow, amount_kes: int, target_kes: int, settings: LedgerSettings) -> Split:

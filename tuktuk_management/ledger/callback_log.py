@@ -121,13 +121,34 @@ def process_logged_confirmation(
 		return c2b.C2BOutcome(
 			status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
 		)
+	marked: list[c2b.C2BOutcome] = []
+
+	def mark_planned(planned: c2b.C2BOutcome) -> None:
+		# Marked with the expected outcome before the core locks the driver, so this write is not
+		# made while the driver row is locked; re-marked below if the outcome differs.
+		mark_callback(
+			db, name, status=planned.status, now=now, error=planned.reason, transaction=planned.transaction
+		)
+		marked.append(planned)
+
 	outcome = c2b.process_confirmation(
-		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step
+		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step, on_planned=mark_planned
 	)
-	mark_callback(
-		db, name, status=outcome.status, now=now, error=outcome.reason, transaction=outcome.transaction
-	)
+	if not marked or _log_fields(marked[0]) != _log_fields(outcome):
+		mark_callback(
+			db,
+			name,
+			status=outcome.status,
+			now=now,
+			error=outcome.reason,
+			transaction=outcome.transaction,
+			count_attempt=not marked,
+		)
 	return outcome
+
+
+def _log_fields(outcome: c2b.C2BOutcome) -> tuple:
+	return outcome.status, outcome.reason, outcome.transaction
 
 
 def mark_failed(db: Database, name: str, exc: BaseException, *, now: datetime) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,29 +129,30 @@ def lock_drivers(db: Database, names: Iterable[str]) -> LockedDrivers:
 		tuple(ordered),
 	)
 	locked = LockedDrivers()
-	for (
-		name,
-		status,
-		assigned_tuktuk,
-		daily_target,
-		fare_percentage,
-		balance,
-		deposit,
-		pending,
-		rollover,
-	) in rows:
-		locked.rows[name] = DriverRow(
-			name=name,
-			status=status or "",
-			assigned_tuktuk=assigned_tuktuk or None,
-			daily_target_kes=to_kes(daily_target),
-			fare_percentage=to_percent(fare_percentage),
-			current_balance_kes=to_kes(balance),
-			current_deposit_balance_kes=to_kes(deposit),
-			payout_pending_kes=to_kes(pending),
-			target_rollover_kes=to_kes(rollover),
-		)
+	for values in rows:
+		row = driver_row(values)
+		locked.rows[row.name] = row
 	return locked
+
+
+def driver_row(values: Sequence[Any]) -> DriverRow:
+	"""A :class:`DriverRow` from one row of ``DRIVER_LOCK_COLUMNS`` values, in that order.
+
+	Shared by :func:`lock_drivers` and the C2B core's unlocked look-up (which plans a payment
+	before taking the lock), so both read the same columns the same way.
+	"""
+	name, status, assigned_tuktuk, daily_target, fare_percentage, balance, deposit, pending, rollover = values
+	return DriverRow(
+		name=name,
+		status=status or "",
+		assigned_tuktuk=assigned_tuktuk or None,
+		daily_target_kes=to_kes(daily_target),
+		fare_percentage=to_percent(fare_percentage),
+		current_balance_kes=to_kes(balance),
+		current_deposit_balance_kes=to_kes(deposit),
+		payout_pending_kes=to_kes(pending),
+		target_rollover_kes=to_kes(rollover),
+	)
 
 
 def assert_balanced(lines: list[PostingLine]) -> None:

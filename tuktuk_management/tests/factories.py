@@ -127,10 +127,17 @@ def call_webhook(
 	token: str | None,
 	source_ip: str = SAFARICOM_IP,
 ) -> Response:
-	"""Call a webhook function as Frappe would for ``POST /api/method/...?token=...``."""
+	"""Call a webhook function as Frappe would for ``POST /api/method/...?token=...``: a POST
+	request ends with a commit (``frappe.app.after_request``), or a rollback if it raised."""
 	method = f"{endpoint.__module__}.{endpoint.__name__}"
 	with request_context(body, token=token, source_ip=source_ip, method=method):
-		return endpoint()
+		try:
+			response = endpoint()
+		except Exception:
+			frappe.db.rollback()
+			raise
+		frappe.db.commit()
+		return response
 
 
 def reply_json(response: Response) -> dict:
