@@ -78,7 +78,8 @@ def driver_cache_rows(db: Database, driver: str | None = None) -> list[dict]:
 	set-based query (a single consistent snapshot: a payment in flight is either wholly in both
 	or in neither). Rows ``{"driver", "<cache field>": {"cached", "ledger"}, ...}`` sorted by
 	driver, whole KES."""
-	driver_filter = "where d.name = %s" if driver else ""
+	# One driver: filter inside the grouped ledger too, so it reads that driver's index range only.
+	ledger_filter, driver_filter = ("and party = %s", "where d.name = %s") if driver else ("", "")
 	rows = db.sql(
 		f"""select d.name, d.current_balance, d.current_deposit_balance, d.payout_pending,
 			coalesce(l.target_kes, 0), coalesce(l.deposit_kes, 0), coalesce(l.payable_kes, 0)
@@ -89,13 +90,13 @@ def driver_cache_rows(db: Database, driver: str | None = None) -> list[dict]:
 				sum(case when account = %s then credit - debit else 0 end) as deposit_kes,
 				sum(case when account = %s then credit - debit else 0 end) as payable_kes
 			from `tabTukTuk Ledger Entry`
-			where party_type = %s and party is not null
+			where party_type = %s and party is not null {ledger_filter}
 			group by party
 		) l on l.party = d.name
 		{driver_filter}
 		order by d.name""",
 		(accounts.TARGET, accounts.DEPOSIT, accounts.PAYABLE, accounts.DRIVER_DOCTYPE)
-		+ ((driver,) if driver else ()),
+		+ ((driver, driver) if driver else ()),
 	)
 	return [
 		{

@@ -42,3 +42,18 @@ class TestTukTukLedgerEntry(FrappeTestCase):
 		for doctype, indexes in COMPOSITE_INDEXES.items():
 			for columns in indexes:
 				self.assertTrue(frappe.db.has_index(f"tab{doctype}", index_name(columns)), (doctype, columns))
+
+	def test_superseded_indexes_are_replaced_by_the_covering_ones(self):
+		from tuktuk_management.ledger.schema import SUPERSEDED_INDEXES
+		from tuktuk_management.patches.v1_0 import cover_ledger_sums
+
+		table = "tabTukTuk Ledger Entry"
+		old = index_name(SUPERSEDED_INDEXES["TukTuk Ledger Entry"][0])
+		if not frappe.db.has_index(table, old):  # a site from before the patch
+			frappe.db.sql_ddl(f"alter table `{table}` add index `{old}` (party, account)")
+		cover_ledger_sums.execute()
+		cover_ledger_sums.execute()  # a second run changes nothing
+		for columns in SUPERSEDED_INDEXES["TukTuk Ledger Entry"]:
+			self.assertFalse(frappe.db.has_index(table, index_name(columns)), columns)
+		for columns in COMPOSITE_INDEXES["TukTuk Ledger Entry"]:
+			self.assertTrue(frappe.db.has_index(table, index_name(columns)), columns)
