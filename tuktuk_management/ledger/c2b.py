@@ -17,7 +17,7 @@ from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
@@ -537,16 +537,17 @@ def queue_payout(
 	"""
 	assert amount_kes > 0, amount_kes
 	payout = new_name()
+	queued_at = sql_datetime(now)
 	db.sql(
 		_INSERT_PAYOUT,
 		(
-			*standard_values(payout, now, user),
+			*standard_values(payout, queued_at, user),
 			driver,
 			amount_kes,
 			"Queued",
 			transaction,
 			f"TTK-{payout}",
-			now,
+			queued_at,
 			0,
 		),
 	)

@@ -13,7 +13,7 @@ from datetime import datetime
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.database import Database, affected_rows
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.writer import new_name
 
@@ -58,13 +58,14 @@ def store_callback(
 	text = raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
 	text = text[: REJECTED_BODY_CHARS_MAX if status == REJECTED else STORED_BODY_CHARS_MAX]
 	name = new_name()
+	received = sql_datetime(received_at)
 	db.sql(
 		_INSERT_LOG,
 		(
-			*standard_values(name, received_at, user),
+			*standard_values(name, received, user),
 			endpoint,
 			status,
-			received_at,
+			received,
 			(source_ip or "")[:140],
 			models.trans_id_of(text) if status != REJECTED else "",
 			0,
@@ -104,9 +105,10 @@ def claim_callback(db: Database, name: str, outcome: c2b.C2BOutcome, *, now: dat
 	One UPDATE that takes the log row's lock: a concurrent claim of the same log (the webhook and
 	the scheduled job) waits for it, then finds the log no longer waiting and changes nothing.
 	"""
+	at = sql_datetime(now)
 	db.sql(
 		_CLAIM_LOG,
-		(outcome.status, outcome.reason[:ERROR_CHARS_MAX], outcome.transaction, now, now, 1, name),
+		(outcome.status, outcome.reason[:ERROR_CHARS_MAX], outcome.transaction, at, at, 1, name),
 	)
 	return affected_rows(db) > 0
 

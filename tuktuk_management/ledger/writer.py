@@ -18,7 +18,7 @@ from typing import Any
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes, to_percent
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 
 LINES_PER_VOUCHER_MAX = 100
 
@@ -210,12 +210,13 @@ def post_voucher(
 	step = on_step or (lambda _name: None)
 
 	names = [new_name() for _ in lines]
+	posted_at = sql_datetime(posting_datetime)  # formatted once, sent three times per line
 	values: list[Any] = []
 	for idx, (name, line) in enumerate(zip(names, lines, strict=True), start=1):
-		values.extend(standard_values(name, posting_datetime, user, idx))
+		values.extend(standard_values(name, posted_at, user, idx))
 		values.extend(
 			(
-				posting_datetime,
+				posted_at,
 				line.account,
 				accounts.DRIVER_DOCTYPE if line.party else None,
 				line.party,
