@@ -135,6 +135,10 @@ def process_logged_confirmation(
 	``already_handled=True``, so the webhook and the scheduled job never apply or re-mark the same
 	log twice. While TukTuk Settings' ``processing_paused`` is on, nothing is applied and the log
 	stays Received (the scheduled job applies it later).
+
+	This is the whole unit of work of the caller's transaction: on any exception the caller rolls
+	the transaction back (as ``run_with_retry`` requires anyway), so the core runs without its own
+	savepoint here and a failure leaves its partial writes to that rollback.
 	"""
 	if settings.processing_paused:
 		return c2b.C2BOutcome(c2b.PAUSED, trans_id=models.trans_id_of(raw_body))
@@ -157,6 +161,7 @@ def process_logged_confirmation(
 			callback_log=name,
 			on_step=on_step,
 			on_planned=mark_planned,
+			savepoint=False,  # every caller rolls the whole unit of work back on an error
 		)
 	except _AlreadyHandled:
 		return _already_handled(db, name, raw_body)
