@@ -184,7 +184,11 @@ def process_logged_confirmation(
 
 def _already_handled(db: Database, name: str, raw_body: bytes | str | dict) -> c2b.C2BOutcome:
 	"""The outcome for a log another process has handled: its current status and transaction."""
-	rows = db.sql("select status, transaction from `tabTukTuk Callback Log` where name = %s", (name,))
+	# A locking read: the latest committed row, not this transaction's snapshot (taken by the
+	# core's look-up, possibly before the other process committed).
+	rows = db.sql(
+		"select status, transaction from `tabTukTuk Callback Log` where name = %s for update", (name,)
+	)
 	assert rows, f"callback log {name} does not exist"
 	status, transaction = rows[0]
 	return c2b.C2BOutcome(
