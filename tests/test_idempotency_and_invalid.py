@@ -209,3 +209,45 @@ def test_vehicle_accounts_shaped_like_sunny_ids_are_refused(account):
 
 	with pytest.raises(ValueError, match="Sunny ID"):
 		normalize_account(account)
+
+
+def _claim_child(url, name, body, results):
+	from tuktuk_management.standalone.db import MariaDB
+
+	with MariaDB(url) as other:
+		outcome = process_logged_confirmation(
+			other, name, body, settings=load_settings(other), now=datetime(2026, 11, 21)
+		)
+		other.commit()
+		results.put((outcome.status, outcome.already_handled, outcome.transaction))
+
+
+def test_a_log_claimed_by_another_process_is_left_to_it(db, db_url, fleet):
+	"""The scheduled job and the webhook on one log at once: the second waits on the first's claim
+	(the log's conditional UPDATE), then finds it handled and writes nothing."""
+	import multiprocessing
+	import time
+
+	from tuktuk_management.ledger.callback_log import C2B_CONFIRMATION, store_callback
+
+	body = raw(c2b_body("TT001", 100))
+	name = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=body, received_at=datetime(2026, 11, 21))
+	db.commit()
+	first = process_logged_confirmation(
+		db, name, body, settings=load_settings(db), now=datetime(2026, 11, 21)
+	)
+	assert first.status == c2b.PROCESSED and not first.already_handled  # claimed, not committed yet
+	context = multiprocessing.get_context("fork")
+	results = context.Queue()
+	child = context.Process(target=_claim_child, args=(db_url, name, body, results))
+	child.start()
+	time.sleep(0.5)  # the child now waits on the log row
+	assert child.is_alive()
+	db.commit()
+	child.join(30)
+	assert child.exitcode == 0
+	assert results.get(timeout=5) == (c2b.PROCESSED, True, first.transaction)
+	assert counts(db)["TukTuk Transaction"] == 1
+	assert db.sql("select status, attempts from `tabTukTuk Callback Log`") == (("Processed", 1),)
+	assert driver_state(db, "D000001")["current_balance"] == first.split.target_contribution_kes
+	assert check_books(db).clean

@@ -17,7 +17,7 @@ from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
@@ -250,6 +250,7 @@ def process_confirmation(
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
 	on_planned: Callable[[C2BOutcome], None] | None = None,
+	savepoint: bool = True,
 ) -> C2BOutcome:
 	"""Apply one C2B confirmation body (Daraja shape) to the books, idempotently on ``TransID``.
 
@@ -261,6 +262,11 @@ def process_confirmation(
 	read) before anything is written or locked, outside this call's savepoint; the outcome
 	returned can still differ (the locked row decides; a concurrent redelivery makes it a
 	Duplicate). The callback log uses it to mark itself before the driver's lock is taken.
+
+	savepoint: False skips this call's savepoint (one round trip) for a caller whose whole
+	transaction is this unit of work and which rolls it all back on any error (the callback log's
+	:func:`~tuktuk_management.ledger.callback_log.process_logged_confirmation`); an error then
+	leaves the partial writes to that rollback.
 
 	Returns a :class:`C2BOutcome`; malformed bodies, another paybill's BusinessShortCode,
 	redeliveries and conflicts are outcomes, not exceptions. Database errors propagate after
@@ -283,7 +289,8 @@ def process_confirmation(
 	if on_planned:
 		on_planned(planned.outcome(callback.TransID))
 
-	db.savepoint(SAVEPOINT)
+	if savepoint:
+		db.savepoint(SAVEPOINT)
 	try:
 		outcome = _apply(
 			db,
@@ -296,17 +303,27 @@ def process_confirmation(
 			user=user,
 			on_step=on_step,
 		)
-	except Exception as exc:
-		db.rollback(save_point=SAVEPOINT)
-		if is_duplicate_entry(exc):
-			# A concurrent delivery of the same TransID committed first.
-			existing = _compare_existing(db, callback, locking=True)
-			if existing:
-				return existing
+	except _Redelivered:
+		# A concurrent delivery of the same TransID committed first. The failed INSERT was the
+		# first write of _apply and MariaDB undid just that statement, so nothing of this payment
+		# is left even without the savepoint.
+		if savepoint:
+			db.rollback(save_point=SAVEPOINT)
+		existing = _compare_existing(db, callback, locking=True)
+		if existing:
+			return existing
+		raise
+	except Exception:
+		if savepoint:
+			db.rollback(save_point=SAVEPOINT)
 		raise
 	# The savepoint is not released: that would be one more round trip while the driver row is
 	# locked. MariaDB drops it at commit or rollback, and setting it again replaces it.
 	return outcome
+
+
+class _Redelivered(Exception):
+	"""The TukTuk Transaction insert hit the TransID's unique key (raised from that error)."""
 
 
 @dataclass(frozen=True)
@@ -402,26 +419,29 @@ def _apply(
 	trans_id = callback.TransID
 	route = looked_up.route
 	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
-	db.sql(
-		_INSERT_TRANSACTION,
-		(
-			*standard_values(trans_id, now, user),
-			trans_id,
-			kind,
-			payment_status,
-			callback.trans_time_in(settings.site_timezone),
-			callback.BillRefNumber[:140],
-			route.tuktuk,
-			driver,
-			callback.BusinessShortCode,
-			amount_kes,
-			target_kes,
-			share_kes,
-			deposit_kes,
-			callback_log,
-			reason,
-		),
+	values = (
+		*standard_values(trans_id, now, user),
+		trans_id,
+		kind,
+		payment_status,
+		callback.trans_time_in(settings.site_timezone),
+		callback.BillRefNumber[:140],
+		route.tuktuk,
+		driver,
+		callback.BusinessShortCode,
+		amount_kes,
+		target_kes,
+		share_kes,
+		deposit_kes,
+		callback_log,
+		reason,
 	)
+	try:
+		db.sql(_INSERT_TRANSACTION, values)
+	except Exception as exc:
+		if is_duplicate_entry(exc):
+			raise _Redelivered from exc
+		raise
 	step("transaction_inserted")
 	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
 	if payout:
@@ -537,16 +557,17 @@ def queue_payout(
 	"""
 	assert amount_kes > 0, amount_kes
 	payout = new_name()
+	queued_at = sql_datetime(now)
 	db.sql(
 		_INSERT_PAYOUT,
 		(
-			*standard_values(payout, now, user),
+			*standard_values(payout, queued_at, user),
 			driver,
 			amount_kes,
 			"Queued",
 			transaction,
 			f"TTK-{payout}",
-			now,
+			queued_at,
 			0,
 		),
 	)

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
-from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.database import Database, affected_rows
+from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.writer import new_name
 
@@ -58,13 +58,14 @@ def store_callback(
 	text = raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
 	text = text[: REJECTED_BODY_CHARS_MAX if status == REJECTED else STORED_BODY_CHARS_MAX]
 	name = new_name()
+	received = sql_datetime(received_at)
 	db.sql(
 		_INSERT_LOG,
 		(
-			*standard_values(name, received_at, user),
+			*standard_values(name, received, user),
 			endpoint,
 			status,
-			received_at,
+			received,
 			(source_ip or "")[:140],
 			models.trans_id_of(text) if status != REJECTED else "",
 			0,
@@ -73,6 +74,12 @@ def store_callback(
 		),
 	)
 	return name
+
+
+_MARK_LOG = """update `tabTukTuk Callback Log` set status = %s, error = %s, transaction = %s,
+	processed_at = %s, modified = %s, attempts = attempts + %s where name = %s"""
+# The claim: the same update, made only while the log still waits (Received, or Failed for a retry).
+_CLAIM_LOG = _MARK_LOG + f" and status in ('{RECEIVED}', '{FAILED}')"
 
 
 def mark_callback(
@@ -87,10 +94,28 @@ def mark_callback(
 ) -> None:
 	"""Set a log's status, error text and linked transaction; count the processing attempt."""
 	db.sql(
-		"""update `tabTukTuk Callback Log` set status = %s, error = %s, transaction = %s,
-		processed_at = %s, modified = %s, attempts = attempts + %s where name = %s""",
+		_MARK_LOG,
 		(status, error[:ERROR_CHARS_MAX], transaction, now, now, 1 if count_attempt else 0, name),
 	)
+
+
+def claim_callback(db: Database, name: str, outcome: c2b.C2BOutcome, *, now: datetime) -> bool:
+	"""Mark a log with ``outcome`` and count one attempt, only if it still waits; True if it did.
+
+	One UPDATE that takes the log row's lock: a concurrent claim of the same log (the webhook and
+	the scheduled job) waits for it, then finds the log no longer waiting and changes nothing.
+	"""
+	at = sql_datetime(now)
+	db.sql(
+		_CLAIM_LOG,
+		(outcome.status, outcome.reason[:ERROR_CHARS_MAX], outcome.transaction, at, at, 1, name),
+	)
+	return affected_rows(db) > 0
+
+
+class _AlreadyHandled(Exception):
+	"""Raised by the planned-outcome hook when another process handled the log first (nothing
+	was written yet)."""
 
 
 def process_logged_confirmation(
@@ -104,37 +129,47 @@ def process_logged_confirmation(
 ) -> c2b.C2BOutcome:
 	"""Apply a stored confirmation and mark its log, in the caller's transaction.
 
-	The log row is locked ``FOR UPDATE`` first and left alone unless it still waits (Received, or
-	Failed with a retry due): then the outcome carries the log's current status and
+	The log is claimed (marked and row-locked by one conditional UPDATE, see
+	:func:`claim_callback`) before anything is written, and left alone unless it still waits
+	(Received, or Failed with a retry due): then the outcome carries the log's current status and
 	``already_handled=True``, so the webhook and the scheduled job never apply or re-mark the same
 	log twice. While TukTuk Settings' ``processing_paused`` is on, nothing is applied and the log
 	stays Received (the scheduled job applies it later).
+
+	This is the whole unit of work of the caller's transaction: on any exception the caller rolls
+	the transaction back (as ``run_with_retry`` requires anyway), so the core runs without its own
+	savepoint here and a failure leaves its partial writes to that rollback.
 	"""
 	if settings.processing_paused:
 		return c2b.C2BOutcome(c2b.PAUSED, trans_id=models.trans_id_of(raw_body))
-	rows = db.sql(
-		"select status, transaction from `tabTukTuk Callback Log` where name = %s for update", (name,)
-	)
-	assert rows, f"callback log {name} does not exist"
-	status, transaction = rows[0]
-	if status not in (RECEIVED, FAILED):
-		return c2b.C2BOutcome(
-			status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
-		)
 	marked: list[c2b.C2BOutcome] = []
 
 	def mark_planned(planned: c2b.C2BOutcome) -> None:
-		# Marked with the expected outcome before the core locks the driver, so this write is not
-		# made while the driver row is locked; re-marked below if the outcome differs.
-		mark_callback(
-			db, name, status=planned.status, now=now, error=planned.reason, transaction=planned.transaction
-		)
+		# The claim, marked with the expected outcome before the core writes anything or locks the
+		# driver, so this write is not made while the driver row is locked; re-marked below if the
+		# outcome differs.
+		if not claim_callback(db, name, planned, now=now):
+			raise _AlreadyHandled
 		marked.append(planned)
 
-	outcome = c2b.process_confirmation(
-		db, raw_body, settings=settings, now=now, callback_log=name, on_step=on_step, on_planned=mark_planned
-	)
-	if not marked or _log_fields(marked[0]) != _log_fields(outcome):
+	try:
+		outcome = c2b.process_confirmation(
+			db,
+			raw_body,
+			settings=settings,
+			now=now,
+			callback_log=name,
+			on_step=on_step,
+			on_planned=mark_planned,
+			savepoint=False,  # every caller rolls the whole unit of work back on an error
+		)
+	except _AlreadyHandled:
+		return _already_handled(db, name, raw_body)
+	if not marked:
+		# Invalid, Duplicate or Conflict found before anything was written: claim with it.
+		if not claim_callback(db, name, outcome, now=now):
+			return _already_handled(db, name, raw_body)
+	elif _log_fields(marked[0]) != _log_fields(outcome):
 		mark_callback(
 			db,
 			name,
@@ -142,9 +177,23 @@ def process_logged_confirmation(
 			now=now,
 			error=outcome.reason,
 			transaction=outcome.transaction,
-			count_attempt=not marked,
+			count_attempt=False,
 		)
 	return outcome
+
+
+def _already_handled(db: Database, name: str, raw_body: bytes | str | dict) -> c2b.C2BOutcome:
+	"""The outcome for a log another process has handled: its current status and transaction."""
+	# A locking read: the latest committed row, not this transaction's snapshot (taken by the
+	# core's look-up, possibly before the other process committed).
+	rows = db.sql(
+		"select status, transaction from `tabTukTuk Callback Log` where name = %s for update", (name,)
+	)
+	assert rows, f"callback log {name} does not exist"
+	status, transaction = rows[0]
+	return c2b.C2BOutcome(
+		status, trans_id=models.trans_id_of(raw_body), transaction=transaction, already_handled=True
+	)
 
 
 def _log_fields(outcome: c2b.C2BOutcome) -> tuple:

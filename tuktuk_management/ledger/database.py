@@ -61,6 +61,18 @@ def is_duplicate_entry(exc: BaseException) -> bool:
 	return mariadb_errno(exc) == ER_DUP_ENTRY
 
 
+def affected_rows(db: Database) -> int:
+	"""Rows changed by the last statement sent on ``db`` (an UPDATE's affected rows).
+
+	The standalone :class:`~tuktuk_management.standalone.db.MariaDB` keeps it as ``rowcount``;
+	``frappe.db`` keeps the cursor of its last statement as ``_cursor``.
+	"""
+	rowcount = getattr(db, "rowcount", None)
+	if rowcount is None:
+		rowcount = db._cursor.rowcount  # frappe.db
+	return int(rowcount)
+
+
 def is_retryable(exc: BaseException) -> bool:
 	"""True for a deadlock (1213) or a lock wait timeout (1205)."""
 	return mariadb_errno(exc) in RETRYABLE_ERRNOS

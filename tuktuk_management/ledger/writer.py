@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes, to_percent
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import STANDARD_COLUMNS, sql_datetime
 
 LINES_PER_VOUCHER_MAX = 100
 
@@ -155,6 +156,20 @@ def driver_row(values: Sequence[Any]) -> DriverRow:
 	)
 
 
+@lru_cache(maxsize=LINES_PER_VOUCHER_MAX)
+def _insert_ledger_lines(count: int) -> str:
+	"""The INSERT of ``count`` TukTuk Ledger Entry rows with named parameters (see post_voucher)."""
+	assert 1 <= count <= LINES_PER_VOUCHER_MAX
+	columns = ", ".join(f"`{column}`" for column in STANDARD_COLUMNS + LEDGER_COLUMNS)
+	rows = [
+		f"(%(n{i})s, %(at)s, %(at)s, %(user)s, %(user)s, 0, {i + 1}, %(at)s, %(a{i})s, %(t{i})s, "
+		f"%(p{i})s, %(d{i})s, %(c{i})s, %(voucher_type)s, %(voucher_no)s, %(is_reversal)s, %(r{i})s, "
+		"%(remarks)s)"
+		for i in range(count)
+	]
+	return f"insert into `tabTukTuk Ledger Entry` ({columns}) values {', '.join(rows)}"
+
+
 def assert_balanced(lines: list[PostingLine]) -> None:
 	"""Raise :class:`UnbalancedVoucher` naming the difference unless Σ debit = Σ credit."""
 	debit_kes = sum(line.debit_kes for line in lines)
@@ -210,25 +225,25 @@ def post_voucher(
 	step = on_step or (lambda _name: None)
 
 	names = [new_name() for _ in lines]
-	values: list[Any] = []
-	for idx, (name, line) in enumerate(zip(names, lines, strict=True), start=1):
-		values.extend(standard_values(name, posting_datetime, user, idx))
-		values.extend(
-			(
-				posting_datetime,
-				line.account,
-				accounts.DRIVER_DOCTYPE if line.party else None,
-				line.party,
-				line.debit_kes,
-				line.credit_kes,
-				voucher_type,
-				voucher_no,
-				1 if is_reversal else 0,
-				line.reversal_of,
-				remarks,
-			)
-		)
-	db.sql(insert_statement("TukTuk Ledger Entry", LEDGER_COLUMNS, rows=len(lines)), tuple(values))
+	# Named parameters: the values every line shares (clock, user, voucher) are escaped once, not
+	# once per line; idx and docstatus are constants of the cached statement.
+	values: dict[str, Any] = {
+		"at": sql_datetime(posting_datetime),
+		"user": user,
+		"voucher_type": voucher_type,
+		"voucher_no": voucher_no,
+		"is_reversal": 1 if is_reversal else 0,
+		"remarks": remarks,
+	}
+	for index, (name, line) in enumerate(zip(names, lines, strict=True)):
+		values[f"n{index}"] = name
+		values[f"a{index}"] = line.account
+		values[f"t{index}"] = accounts.DRIVER_DOCTYPE if line.party else None
+		values[f"p{index}"] = line.party
+		values[f"d{index}"] = line.debit_kes
+		values[f"c{index}"] = line.credit_kes
+		values[f"r{index}"] = line.reversal_of
+	db.sql(_insert_ledger_lines(len(lines)), values)
 	step("ledger_lines_inserted")
 
 	targets = target_kes_by_driver or {}

@@ -61,11 +61,13 @@ class MariaDB:
 			autocommit=False,
 			connect_timeout=connect_timeout_s,
 		)
+		self.rowcount = -1  # rows the last statement changed (an UPDATE's affected rows)
 
 	def sql(self, query: str, values: Sequence[Any] | dict | None = None, as_dict: bool = False) -> Any:
 		cursor = self.connection.cursor(MySQLdb.cursors.DictCursor if as_dict else MySQLdb.cursors.Cursor)
 		try:
 			cursor.execute(query, values or None)
+			self.rowcount = cursor.rowcount
 			rows = cursor.fetchall()
 		finally:
 			cursor.close()
