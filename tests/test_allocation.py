@@ -60,6 +60,20 @@ def test_allocation_posts_exactly_as_if_routed_there(db, fleet, now):
 	assert_books_clean(db)
 
 
+def test_allocation_with_instant_payouts_off_leaves_the_share_payable_as_a_routed_payment(db, fleet, now):
+	set_settings(db, instant_payouts_enabled=0)
+	db.commit()
+	stray = pay(db, "TT003", 400, now)
+	routed = pay(db, "TT002", 400, now)
+	db.commit()
+	result = allocate(db, stray.transaction, now, driver="D000001")
+	db.commit()
+	assert result.split == routed.split and result.payout is None
+	assert balances(db, "D000001") == balances(db, "D000002")  # 300 share left in payout_pending
+	assert db.sql("select count(*) from `tabTukTuk Payout`")[0][0] == 0
+	assert_books_clean(db)
+
+
 def test_allocation_to_a_vehicles_current_driver(db, fleet, now):
 	stray = pay(db, "UNKNOWN", 200, now)
 	db.commit()

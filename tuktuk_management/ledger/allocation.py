@@ -159,7 +159,8 @@ def _allocate(
 		on_step=step,
 	)
 	payout = None
-	if split.driver_share_kes:
+	# As for a payment routed here (ledger/c2b.py): with instant payouts off the share stays payable.
+	if split.driver_share_kes and settings.instant_payouts_enabled:
 		payout = c2b.queue_payout(
 			db, driver=driver, amount_kes=split.driver_share_kes, transaction=transaction, now=now, user=user
 		)
