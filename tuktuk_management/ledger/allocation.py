@@ -18,7 +18,7 @@ from datetime import datetime
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts, c2b
-from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.database import Database, in_savepoint
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import LedgerSettings
@@ -102,13 +102,8 @@ def allocate_payment(
 	if vehicle:
 		driver = current_driver_of(db, vehicle)
 	step = on_step or (lambda _name: None)
-	db.savepoint(SAVEPOINT)
-	try:
+	with in_savepoint(db, SAVEPOINT):
 		allocation = _allocate(db, transaction, driver, settings=settings, now=now, user=user, step=step)
-	except Exception:
-		db.rollback(save_point=SAVEPOINT)
-		raise
-	db.release_savepoint(SAVEPOINT)
 	return allocation
 
 

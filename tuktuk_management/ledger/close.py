@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from tuktuk_management.ledger import accounts
-from tuktuk_management.ledger.database import Database, run_with_retry
+from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
@@ -167,13 +167,8 @@ def close_driver(
 	call is rolled back to its savepoint and the error propagates.
 	"""
 	step = on_step or (lambda _name: None)
-	db.savepoint(SAVEPOINT)
-	try:
+	with in_savepoint(db, SAVEPOINT):
 		result = _close_locked(db, driver, business_date, settings=settings, now=now, user=user, step=step)
-	except Exception:
-		db.rollback(save_point=SAVEPOINT)
-		raise
-	db.release_savepoint(SAVEPOINT)
 	return result
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.c2b import queue_payout
-from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.database import Database, in_savepoint
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.postings import (
 	CorrectionRefused,
@@ -225,15 +225,10 @@ def submit_credit_note(
 	"document_updated". Never commits; on error rolls back to its savepoint.
 	"""
 	check_fields(note)
-	db.savepoint(SAVEPOINT)
-	try:
+	with in_savepoint(db, SAVEPOINT):
 		_insert_row(db, note, now=now, user=user)
 		(on_step or (lambda _name: None))("document_inserted")
 		posting = post_credit_note(db, note, settings=settings, now=now, user=user, on_step=on_step)
-	except Exception:
-		db.rollback(save_point=SAVEPOINT)
-		raise
-	db.release_savepoint(SAVEPOINT)
 	return posting
 
 
@@ -257,8 +252,7 @@ def post_credit_note(
 	"""
 	check_fields(note)
 	step = on_step or (lambda _name: None)
-	db.savepoint(SAVEPOINT + "_post")
-	try:
+	with in_savepoint(db, SAVEPOINT + "_post"):
 		locked = _lock_driver(db, note.driver)
 		plan = _plan(db, note, locked, settings)
 		entries = post_voucher(
@@ -282,10 +276,6 @@ def post_credit_note(
 			(plan.target_kes, plan.deposit_kes, plan.payable_kes, plan.revenue_kes, payout, now, note.name),
 		)
 		step("document_updated")
-	except Exception:
-		db.rollback(save_point=SAVEPOINT + "_post")
-		raise
-	db.release_savepoint(SAVEPOINT + "_post")
 	return CreditNotePosting(
 		note.name,
 		entries,
@@ -312,8 +302,7 @@ def cancel_credit_note(
 	The standalone path; under Frappe, ``on_cancel`` calls :func:`reverse_credit_note` after
 	Frappe has set the docstatus. Raises :class:`CorrectionRefused` if it is not submitted.
 	"""
-	db.savepoint(SAVEPOINT)
-	try:
+	with in_savepoint(db, SAVEPOINT):
 		rows = db.sql(f"select docstatus from `tab{CREDIT_NOTE_DOCTYPE}` where name = %s for update", (name,))
 		if not rows:
 			raise NotFound(f"Credit note {name} does not exist.")
@@ -328,10 +317,6 @@ def cancel_credit_note(
 		)
 		(on_step or (lambda _name: None))("document_cancelled")
 		posting = reverse_credit_note(db, name, settings=settings, now=now, user=user, on_step=on_step)
-	except Exception:
-		db.rollback(save_point=SAVEPOINT)
-		raise
-	db.release_savepoint(SAVEPOINT)
 	return posting
 
 
@@ -353,8 +338,7 @@ def reverse_credit_note(
 	zero, e.g. a waiver cancelled after the day's collections were closed.
 	"""
 	step = on_step or (lambda _name: None)
-	db.savepoint(SAVEPOINT + "_reverse")
-	try:
+	with in_savepoint(db, SAVEPOINT + "_reverse"):
 		rows = db.sql(
 			f"select * from `tab{CREDIT_NOTE_DOCTYPE}` where name = %s for update", (name,), as_dict=True
 		)
@@ -405,10 +389,6 @@ def reverse_credit_note(
 			(now, name),
 		)
 		step("document_updated")
-	except Exception:
-		db.rollback(save_point=SAVEPOINT + "_reverse")
-		raise
-	db.release_savepoint(SAVEPOINT + "_reverse")
 	return CreditNotePosting(
 		name,
 		entries,

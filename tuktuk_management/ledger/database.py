@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 # MariaDB error numbers (server side).
@@ -34,6 +35,19 @@ class Database(Protocol):
 	def rollback(self, *, save_point: str | None = None) -> None: ...
 
 	def release_savepoint(self, save_point: str) -> None: ...
+
+
+@contextmanager
+def in_savepoint(db: Database, name: str) -> Iterator[None]:
+	"""Run the block inside savepoint ``name``: on any exception roll back to it and re-raise
+	(the caller's earlier work in the transaction stays), else release it. Never commits."""
+	db.savepoint(name)
+	try:
+		yield
+	except Exception:
+		db.rollback(save_point=name)
+		raise
+	db.release_savepoint(name)
 
 
 def mariadb_errno(exc: BaseException | None) -> int | None:

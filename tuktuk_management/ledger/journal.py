@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from tuktuk_management.ledger import accounts
-from tuktuk_management.ledger.database import Database, is_duplicate_entry
+from tuktuk_management.ledger.database import Database, in_savepoint, is_duplicate_entry
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.postings import (
 	CorrectionRefused,
@@ -407,8 +407,7 @@ def revert_journal(
 	on_step: the writer's steps, then "document_updated". Never commits.
 	"""
 	step = on_step or (lambda _name: None)
-	db.savepoint(SAVEPOINT)
-	try:
+	with in_savepoint(db, SAVEPOINT):
 		row = _find(db, journal, for_update=True)
 		if not row:
 			raise NotFound(f"Journal {journal} does not exist.")
@@ -442,10 +441,6 @@ def revert_journal(
 			(REVERTED, now, user, now, user, row["name"]),
 		)
 		step("document_updated")
-	except Exception:
-		db.rollback(save_point=SAVEPOINT)
-		raise
-	db.release_savepoint(SAVEPOINT)
 	return JournalResult(
 		row["name"],
 		row["idempotency_key"],
