@@ -100,7 +100,7 @@ def receive_confirmation(
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
-	frappe.db.commit()
+	frappe.db.commit()  # unit-of-work boundary: the raw body is stored before any processing
 	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now, commit=commit)
 	return ConfirmationResult(log, status, transaction, models.confirmation_ack())
 
@@ -143,7 +143,7 @@ def apply_stored_confirmation(
 		)
 	if commit:
 		# End of the unit of work (payment + log mark): the job commits each log on its own.
-		frappe.db.commit()
+		frappe.db.commit()  # unit-of-work boundary: the payment and its log mark
 	return outcome.status, outcome.transaction
 
 
@@ -183,7 +183,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		source_ip=source_ip,
 	)
 	# Raw first, as for confirmations: the call is on record whatever the decision does.
-	frappe.db.commit()
+	frappe.db.commit()  # unit-of-work boundary: the raw validation call is on record
 	try:
 		code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
 		mark_callback(
