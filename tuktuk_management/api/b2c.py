@@ -25,15 +25,16 @@ from werkzeug.wrappers import Response
 from tuktuk_management.api.c2b import (
 	HTTP_FORBIDDEN,
 	HTTP_OK,
+	_caller_columns,
 	_json_response,
 	_record_failure,
-	_refusal,
 	_supplied_token,
 	_truncated,
 )
+from tuktuk_management.api.callback_guard import current_caller, keep_refusal, refusal_reason
 from tuktuk_management.daraja.b2c import callback_ack
 from tuktuk_management.ledger import payouts
-from tuktuk_management.ledger.callback_log import FAILED, REJECTED, store_callback
+from tuktuk_management.ledger.callback_log import FAILED, store_callback
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 
@@ -63,24 +64,20 @@ def timeout(token: str | None = None) -> Response:
 
 def _callback_response(endpoint: str, token: str | None) -> Response:
 	raw_body = frappe.request.get_data(cache=True)
-	source_ip = frappe.local.request_ip or ""
 	settings = load_settings(frappe.db)
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
+	caller = current_caller(settings)
+	refusal = refusal_reason(_supplied_token(token), caller, settings)
 	now = now_datetime()
 	if refusal:
-		store_callback(
-			frappe.db,
-			endpoint=endpoint,
-			raw_body=_truncated(raw_body),
-			received_at=now,
-			source_ip=source_ip,
-			status=REJECTED,
-			error=refusal,
-		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
+		# Stored in full up to the per-minute bound per source, counted beyond it (committed).
+		keep_refusal(endpoint, _truncated(raw_body), caller, refusal, settings)
 		return _json_response(FORBIDDEN_REPLY, HTTP_FORBIDDEN)
 	log = store_callback(
-		frappe.db, endpoint=endpoint, raw_body=_truncated(raw_body), received_at=now, source_ip=source_ip
+		frappe.db,
+		endpoint=endpoint,
+		raw_body=_truncated(raw_body),
+		received_at=now,
+		**_caller_columns(caller),
 	)
 	# Raw first: the body is committed before processing, so a failure leaves it for the job.
 	frappe.db.commit()

@@ -6,7 +6,9 @@ Register with Safaricom (HTTPS in production; the URLs avoid the words Daraja fo
     POST /api/method/tuktuk_management.api.c2b.confirmation?token=<TukTuk Settings callback_token>
 
 Every call is stored in a TukTuk Callback Log before anything else. A call without the right
-token, or from outside the optional IP allowlist, is stored as Rejected and answered 403. A
+token, or from outside the optional IP allowlist (the caller's address taken from the trusted end
+of X-Forwarded-For, see api/callback_guard.py), is answered 403 and kept as Rejected, in full up
+to a bound per source and minute, counted beyond it. A
 confirmation is stored and committed (raw first), then applied by the core and always
 acknowledged with ``ResultCode`` 0: the money has already moved. Replies carry ``ResultCode``
 at the top level of the JSON body (a werkzeug Response, not Frappe's ``{"message": ...}``).
@@ -14,16 +16,15 @@ at the top level of the JSON body (a werkzeug Response, not Frappe's ``{"message
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import frappe
 from frappe.utils import now_datetime
-from frappe.utils.password import get_decrypted_password
 from werkzeug.wrappers import Response
 
+from tuktuk_management.api.callback_guard import Caller, current_caller, keep_refusal, refusal_reason
 from tuktuk_management.api.payouts import enqueue_send
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
@@ -39,7 +40,7 @@ from tuktuk_management.ledger.callback_log import (
 	store_callback,
 )
 from tuktuk_management.ledger.database import run_with_retry
-from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk C2B processing failed"
@@ -85,10 +86,15 @@ class ConfirmationResult:
 
 
 def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
+	raw_body: bytes | str,
+	*,
+	source_ip: str | Caller,
+	settings: LedgerSettings | None = None,
+	commit: bool = True,
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
+	source_ip: the caller (the endpoint's :class:`Caller`) or an address text (console alias).
 	Not whitelisted: the endpoint calls it after the token and IP checks, the console alias
 	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits the stored
 	body, and the payment too unless ``commit`` is False (see :func:`apply_stored_confirmation`).
@@ -96,7 +102,7 @@ def receive_confirmation(
 	settings = settings or load_settings(frappe.db)
 	now = now_datetime()
 	log = store_callback(
-		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
+		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, **_caller_columns(source_ip)
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
@@ -150,29 +156,21 @@ def apply_stored_confirmation(
 def _callback_response(endpoint: str, token: str | None) -> Response:
 	"""Store, check the caller, process and reply: the whole of both endpoints."""
 	raw_body = frappe.request.get_data(cache=True)
-	source_ip = frappe.local.request_ip or ""
 	settings = load_settings(frappe.db)
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
+	caller = current_caller(settings)
+	refusal = refusal_reason(_supplied_token(token), caller, settings)
 	if refusal:
-		store_callback(
-			frappe.db,
-			endpoint=endpoint,
-			raw_body=_truncated(raw_body),
-			received_at=now_datetime(),
-			source_ip=source_ip,
-			status=REJECTED,
-			error=refusal,
-		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
+		# Stored in full up to the per-minute bound per source, counted beyond it (committed).
+		keep_refusal(endpoint, _truncated(raw_body), caller, refusal, settings)
 		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
 	if endpoint == C2B_CONFIRMATION:
 		# The request's end commits the payment (Frappe commits every POST): no commit of our own.
-		result = receive_confirmation(raw_body, source_ip=source_ip, settings=settings, commit=False)
+		result = receive_confirmation(raw_body, source_ip=caller, settings=settings, commit=False)
 		return _json_response(result.reply, HTTP_OK)
-	return _json_response(_decide_validation(raw_body, source_ip, settings), HTTP_OK)
+	return _json_response(_decide_validation(raw_body, caller, settings), HTTP_OK)
 
 
-def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings) -> dict:
+def _decide_validation(raw_body: bytes, caller: Caller, settings: LedgerSettings) -> dict:
 	"""Store the validation call, decide with the core, mark the log; the reply body."""
 	now = now_datetime()
 	log = store_callback(
@@ -180,7 +178,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		endpoint=C2B_VALIDATION,
 		raw_body=_truncated(raw_body),
 		received_at=now,
-		source_ip=source_ip,
+		**_caller_columns(caller),
 	)
 	# Raw first, as for confirmations: the call is on record whatever the decision does.
 	frappe.db.commit()  # unit-of-work boundary: the raw validation call is on record
@@ -195,6 +193,17 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		_record_failure(log, exc, title=VALIDATION_FAILED_TITLE, now=now)
 	frappe.db.commit()  # end of the validation unit of work: the decision is on record
 	return models.validation_reply(code)
+
+
+def _caller_columns(caller: Caller | str) -> dict:
+	"""The callback log's caller columns: the address used, the connection, the raw header."""
+	if isinstance(caller, str):
+		return {"source_ip": caller}
+	return {
+		"source_ip": caller.address or caller.remote_addr,
+		"remote_addr": caller.remote_addr,
+		"forwarded_for": caller.forwarded_for,
+	}
 
 
 def _record_failure(log: str, exc: Exception, *, title: str, now: datetime) -> None:
@@ -213,24 +222,6 @@ def _supplied_token(token: str | None) -> str:
 	"""The ``token`` query parameter. Frappe drops query parameters from its form dict when the
 	body is JSON (as Daraja's is), so read the URL first; ``token`` is the form-dict fallback."""
 	return frappe.request.args.get("token") or token or ""
-
-
-def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> str:
-	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
-	expected = get_decrypted_password(
-		SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
-	)
-	if not expected:
-		return "no callback token is configured in TukTuk Settings"
-	if not hmac.compare_digest(supplied_token.encode("utf-8"), expected.encode("utf-8")):
-		return "missing or wrong token"
-	try:
-		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
-	except ValueError:
-		return "Allowed Callback IPs in TukTuk Settings cannot be parsed"
-	if not allowed:
-		return "source IP is not in Allowed Callback IPs"
-	return ""
 
 
 def _truncated(raw_body: bytes | str) -> bytes | str:

@@ -33,8 +33,20 @@ ATTEMPTS_MAX = 5
 PENDING_BATCH_MAX = 200
 _INSERT_LOG = insert_statement(
 	"TukTuk Callback Log",
-	("endpoint", "status", "received_at", "source_ip", "trans_id", "attempts", "error", "raw_body"),
+	(
+		"endpoint",
+		"status",
+		"received_at",
+		"source_ip",
+		"trans_id",
+		"attempts",
+		"error",
+		"raw_body",
+		"forwarded_for",
+		"remote_addr",
+	),
 )
+FORWARDED_FOR_CHARS_MAX = 1_000
 
 
 def store_callback(
@@ -47,8 +59,14 @@ def store_callback(
 	status: str = RECEIVED,
 	error: str = "",
 	user: str = "Guest",
+	forwarded_for: str = "",
+	remote_addr: str = "",
 ) -> str:
 	"""Insert a TukTuk Callback Log row for ``raw_body`` exactly as received; return its name.
+
+	source_ip: the caller's address as used for the allowlist (see
+	:func:`tuktuk_management.ledger.callback_guard.client_address`); forwarded_for: the raw
+	``X-Forwarded-For`` header as received; remote_addr: the connection's address.
 
 	Bodies are truncated to STORED_BODY_CHARS_MAX characters (a longer body is Invalid: the
 	caller processes the body it received, not the stored copy) and to REJECTED_BODY_CHARS_MAX
@@ -71,6 +89,8 @@ def store_callback(
 			0,
 			error[:ERROR_CHARS_MAX],
 			text,
+			(forwarded_for or "")[:FORWARDED_FOR_CHARS_MAX],
+			(remote_addr or "")[:140],
 		),
 	)
 	return name

@@ -19,6 +19,8 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 	# Collections per day and the suspense list (ledger/figures.py).
 	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
+	# The alert's look-up: has this source alerted in the last hour (ledger/callback_guard.py).
+	"TukTuk Refused Call Summary": [("source_address", "minute_start")],
 }
 
 # Indexes an earlier version created, replaced by the covering ones above (patch

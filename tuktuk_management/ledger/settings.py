@@ -23,6 +23,11 @@ JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its rever
 DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
 DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
 DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
+# Callback security: what `bench setup production` deploys is one proxy (nginx) in front of the
+# app, with `proxy_set_header X-Forwarded-For $remote_addr` (bench/config/templates/nginx.conf).
+DEFAULT_TRUSTED_PROXY_COUNT = 1
+TRUSTED_PROXY_COUNT_MAX = 10
+DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE = 20
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ class LedgerSettings:
 	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
 	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
+	# Callback security: ``trusted_proxy_count`` (proxies in front, 0 = none) and
+	# ``refused_calls_stored_per_minute`` (per source address; see ledger/callback_guard.py).
+	trusted_proxy_count: int = DEFAULT_TRUSTED_PROXY_COUNT
+	refused_calls_stored_per_minute: int = DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -68,7 +77,8 @@ def load_settings(db: Database) -> LedgerSettings:
 			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
 			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
 			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
-			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
+			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id',
+			'trusted_proxy_count', 'refused_calls_stored_per_minute'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -109,6 +119,16 @@ def load_settings(db: Database) -> LedgerSettings:
 			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 		),
 		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
+		trusted_proxy_count=min(
+			TRUSTED_PROXY_COUNT_MAX,
+			max(0, _int(settings_value.get("trusted_proxy_count"), DEFAULT_TRUSTED_PROXY_COUNT)),
+		),
+		refused_calls_stored_per_minute=max(
+			0,
+			_int(
+				settings_value.get("refused_calls_stored_per_minute"), DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
+			),
+		),
 	)
 
 
