@@ -85,4 +85,7 @@ override_whitelisted_methods = {
 	"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": (
 		"tuktuk_management.api.frappe_reads.get_dashboard_chart"
 	),
+	"frappe.desk.form.linked_with.get_submitted_linked_docs": (
+		"tuktuk_management.api.frappe_reads.get_submitted_linked_docs"
+	),
 }

@@ -29,6 +29,11 @@ the desk keeps working):
   permission): for a driver-only user the chart must be one they may read, figures are computed
   for them and not cached, and a heatmap over a DocType with row rules is refused.
 
+- ``frappe.desk.form.linked_with.get_submitted_linked_docs`` (the "cancel all linked documents"
+  dialog): checks the document's permission without acting on the answer, then walks the links
+  with ``frappe.get_all``: another driver's submitted credit notes came back. For a driver-only
+  user the document must be theirs and only documents they may read are listed.
+
 Staff users get Frappe's own methods unchanged except ``get_count``, whose permission check is
 a fix for everyone.
 """
@@ -42,6 +47,7 @@ from frappe import _
 from frappe.client import validate_link as frappe_validate_link
 from frappe.desk import search as frappe_search
 from frappe.desk.doctype.dashboard_chart import dashboard_chart as frappe_dashboard_chart
+from frappe.desk.form.linked_with import get_submitted_linked_docs as frappe_get_submitted_linked_docs
 from frappe.desk.listview import get_group_by_count as frappe_get_group_by_count
 from frappe.model.db_query import check_parent_permission
 from frappe.model.utils import is_virtual_doctype
@@ -254,3 +260,17 @@ def get_dashboard_chart(
 	# The undecorated function: computed for this user, no shared cache read or written.
 	uncached = inspect.unwrap(frappe_dashboard_chart.get)
 	return uncached(**{**arguments, "chart": None if chart_name else chart})
+
+
+@frappe.whitelist()
+def get_submitted_linked_docs(
+	doctype: str, name: str, ignore_doctypes_on_cancel_all: str | list | None = None
+) -> dict:
+	"""``frappe.desk.form.linked_with.get_submitted_linked_docs``. For a driver-only user: the
+	document must be one they may read, and only linked documents they may read are listed."""
+	if not is_driver_only():
+		return frappe_get_submitted_linked_docs(doctype, name, ignore_doctypes_on_cancel_all)
+	frappe.has_permission(doctype, "read", doc=name, throw=True)
+	found = frappe_get_submitted_linked_docs(doctype, name, ignore_doctypes_on_cancel_all)
+	docs = [doc for doc in found["docs"] if may_read_row(doc["doctype"], doc["name"])]
+	return {"docs": docs, "count": len(docs)}

@@ -61,7 +61,22 @@ def setup() -> dict:
 		apply_payment(account, amount)
 	yesterday = (now_datetime() - timedelta(days=1)).date()
 	close_driver(frappe.db, driver_b, yesterday, settings=load_settings(frappe.db), now=now_datetime())
+	# A submitted credit note of B's (reachable through Frappe's linked-documents methods).
+	frappe.get_doc(
+		{
+			"doctype": "TukTuk Credit Note",
+			"correction_type": "Balance adjustment",
+			"driver": driver_b,
+			"amount": 73,
+			"driver_account": "deposit",
+			"direction": "Increase",
+			"counter_account": "revenue",
+			"reason_code": "Goodwill",
+			"remarks": "row-rule probe",
+		}
+	).insert().submit()
 	frappe.db.commit()
+	result["accounts"] = {key: _b_vehicle_account(name) for key, name in result["drivers"].items()}
 	result["markers"] = markers(driver_b)
 	result["own_markers"] = markers(result["drivers"]["driver"])
 	result["b_rows"] = {
@@ -72,6 +87,7 @@ def setup() -> dict:
 			("TukTuk Payout", "driver"),
 			("TukTuk Ledger Entry", "party"),
 			("TukTuk Daily Close", "driver"),
+			("TukTuk Credit Note", "driver"),
 		)
 	}
 	return result
@@ -94,6 +110,7 @@ def markers(driver: str) -> list[str]:
 		("TukTuk Transaction", "driver"),
 		("TukTuk Payout", "driver"),
 		("TukTuk Daily Close", "driver"),
+		("TukTuk Credit Note", "driver"),
 		("TukTuk Ledger Entry", "party"),
 	):
 		found.update(frappe.get_all(doctype, filters={column: driver}, pluck="name"))
@@ -109,6 +126,10 @@ def teardown() -> None:
 	drivers = frappe.get_all("TukTuk Driver", filters={"driver_name": http_role_check.MARK}, pluck="name")
 	if drivers:
 		frappe.db.sql("delete from `tabTukTuk Daily Close` where driver in %s", (drivers,))
+		notes = frappe.get_all("TukTuk Credit Note", filters={"driver": ("in", drivers)}, pluck="name")
+		if notes:
+			frappe.db.sql("delete from `tabTukTuk Ledger Entry` where voucher_no in %s", (notes,))
+			frappe.db.sql("delete from `tabTukTuk Credit Note` where name in %s", (notes,))
 	http_role_check.teardown()
 
 
@@ -148,3 +169,87 @@ def read_methods() -> list[dict]:
 			}
 		)
 	return sorted(methods, key=lambda m: m["path"])
+
+
+# --- callback guard over HTTP (scripts/http_callback_guard_check.sh) -----------------------------
+
+GUARD_FIELDS = (
+	"allowed_callback_ips",
+	"trusted_proxy_count",
+	"refused_calls_stored_per_minute",
+	"mpesa_paybill",
+)
+
+
+def configure_callbacks(
+	allowed_callback_ips: str, trusted_proxy_count: int, refused_calls_stored_per_minute: int
+) -> dict:
+	"""Set the callback security settings (and no paybill check); return the previous values."""
+	previous = {field: frappe.db.get_single_value("TukTuk Settings", field) for field in GUARD_FIELDS}
+	frappe.db.set_single_value(
+		"TukTuk Settings",
+		{
+			"allowed_callback_ips": allowed_callback_ips,
+			"trusted_proxy_count": trusted_proxy_count,
+			"refused_calls_stored_per_minute": refused_calls_stored_per_minute,
+			"mpesa_paybill": "",
+		},
+	)
+	frappe.db.commit()
+	return previous
+
+
+def restore_callbacks(previous: str) -> None:
+	frappe.db.set_single_value("TukTuk Settings", frappe.parse_json(previous))
+	frappe.db.commit()
+
+
+def guard_counts(since: str, attacker: str, trans_id_prefix: str) -> dict:
+	"""What the callbacks since ``since`` left: refused rows of ``attacker``, applied genuine ones."""
+	summary = frappe.db.sql(
+		"""select count(*), coalesce(sum(refused_count), 0), coalesce(sum(alerted), 0)
+		from `tabTukTuk Refused Call Summary` where source_address = %s and modified >= %s""",
+		(attacker, since),
+	)[0]
+	return {
+		"rejected_logs": frappe.db.count(
+			"TukTuk Callback Log", {"source_ip": attacker, "status": "Rejected", "creation": (">=", since)}
+		),
+		"rejected_log_sample": frappe.db.get_value(
+			"TukTuk Callback Log",
+			{"source_ip": attacker, "creation": (">=", since)},
+			["source_ip", "remote_addr", "forwarded_for", "error"],
+			as_dict=True,
+		),
+		"summary_rows": summary[0],
+		"refused_counted": int(summary[1]),
+		"alerts": int(summary[2]),
+		"notifications": frappe.db.count(
+			"Notification Log",
+			{"document_type": "TukTuk Refused Call Summary", "creation": (">=", since)},
+		),
+		"genuine_processed": frappe.db.count(
+			"TukTuk Callback Log",
+			{"trans_id": ("like", f"{trans_id_prefix}%"), "status": "Processed", "creation": (">=", since)},
+		),
+		"genuine_transactions": frappe.db.count(
+			"TukTuk Transaction", {"transaction_id": ("like", f"{trans_id_prefix}%")}
+		),
+		"genuine_log_sample": frappe.db.get_value(
+			"TukTuk Callback Log",
+			{"trans_id": ("like", f"{trans_id_prefix}%"), "creation": (">=", since)},
+			["source_ip", "remote_addr", "forwarded_for", "status"],
+			as_dict=True,
+		),
+	}
+
+
+def delete_guard_rows(since: str, attacker: str, trans_id_prefix: str) -> None:
+	"""Remove what the guard check wrote (its refused rows; genuine payments go with teardown)."""
+	frappe.db.delete("TukTuk Callback Log", {"source_ip": attacker, "creation": (">=", since)})
+	frappe.db.delete("TukTuk Refused Call Summary", {"source_address": attacker})
+	frappe.db.delete(
+		"Notification Log", {"document_type": "TukTuk Refused Call Summary", "creation": (">=", since)}
+	)
+	frappe.db.delete("TukTuk Callback Log", {"trans_id": ("like", f"{trans_id_prefix}%")})
+	frappe.db.commit()

@@ -11,6 +11,7 @@ import json
 
 import frappe
 import frappe.client
+from frappe.desk.form.linked_with import get_submitted_linked_docs
 from frappe.desk.search import search_link as frappe_search_link
 from frappe.tests.utils import FrappeTestCase
 
@@ -36,7 +37,9 @@ class TestFrappeReads(FrappeTestCase):
 		cls.a = make_driver(vehicle_a.name, user=cls.users["a"], fare_percentage=50).name
 		cls.b = make_driver(vehicle_b.name, user=cls.users["b"], fare_percentage=50).name
 		apply_payment(vehicle_a.mpesa_account, "100")
-		cls.b_transactions = [apply_payment(vehicle_b.mpesa_account, amount).transaction for amount in B_PAYMENTS]
+		cls.b_transactions = [
+			apply_payment(vehicle_b.mpesa_account, amount).transaction for amount in B_PAYMENTS
+		]
 
 	def as_a(self):
 		return as_user(self.users["a"])
@@ -51,6 +54,7 @@ class TestFrappeReads(FrappeTestCase):
 			"frappe.desk.search.get_link_title": "get_link_title",
 			"frappe.desk.listview.get_group_by_count": "get_group_by_count",
 			"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": "get_dashboard_chart",
+			"frappe.desk.form.linked_with.get_submitted_linked_docs": "get_submitted_linked_docs",
 		}.items():
 			self.assertEqual(overrides[frappe_path][-1], f"tuktuk_management.api.frappe_reads.{ours}")
 
@@ -70,10 +74,14 @@ class TestFrappeReads(FrappeTestCase):
 			):
 				self.assertEqual(frappe_reads.get_count(doctype, json.dumps({column: self.b})), 0, doctype)
 				self.assertEqual(
-					frappe_reads.get_count(doctype, json.dumps([[column, "=", self.b], ["creation", ">", "2000-01-01"]])),
+					frappe_reads.get_count(
+						doctype, json.dumps([[column, "=", self.b], ["creation", ">", "2000-01-01"]])
+					),
 					0,
 				)
-			self.assertEqual(frappe_reads.get_count("TukTuk Transaction", json.dumps({"amount": [">", 99]})), 1)
+			self.assertEqual(
+				frappe_reads.get_count("TukTuk Transaction", json.dumps({"amount": [">", 99]})), 1
+			)
 			self.assertEqual(frappe_reads.get_count("TukTuk Driver"), 1)
 			for doctype in ("TukTuk Callback Log", "TukTuk Daily Close", "TukTuk Journal", "TukTuk Vehicle"):
 				with self.assertRaises(frappe.PermissionError):
@@ -85,7 +93,9 @@ class TestFrappeReads(FrappeTestCase):
 
 	def test_validate_link_and_link_title_answer_as_if_b_did_not_exist(self):
 		with self.as_a():
-			self.assertEqual(frappe_reads.validate_link("TukTuk Driver", self.b, json.dumps(["driver_name"])), {})
+			self.assertEqual(
+				frappe_reads.validate_link("TukTuk Driver", self.b, json.dumps(["driver_name"])), {}
+			)
 			self.assertEqual(frappe_reads.validate_link("TukTuk Transaction", self.b_transactions[0]), {})
 			self.assertEqual(frappe_reads.validate_link("TukTuk Driver", self.a).get("name"), self.a)
 			self.assertEqual(frappe_reads.get_link_title("TukTuk Driver", self.b), self.b)
@@ -94,7 +104,11 @@ class TestFrappeReads(FrappeTestCase):
 		with self.as_a():
 			# Frappe's own search with the flag answers B's transactions to A.
 			leaked = frappe_search_link(
-				"TukTuk Transaction", "", filters={"driver": self.b}, ignore_user_permissions=True, page_length=50
+				"TukTuk Transaction",
+				"",
+				filters={"driver": self.b},
+				ignore_user_permissions=True,
+				page_length=50,
 			)
 			self.assertEqual(len(leaked), len(B_PAYMENTS))
 			for ignore in (False, True):
@@ -112,7 +126,9 @@ class TestFrappeReads(FrappeTestCase):
 			counts = frappe_reads.get_group_by_count("TukTuk Transaction", json.dumps({}), "driver")
 			self.assertEqual({row["name"] for row in counts}, {self.a})
 			self.assertEqual(
-				frappe_reads.get_group_by_count("TukTuk Transaction", json.dumps({"driver": self.b}), "assigned_to"),
+				frappe_reads.get_group_by_count(
+					"TukTuk Transaction", json.dumps({"driver": self.b}), "assigned_to"
+				),
 				[],
 			)
 			with self.assertRaises(frappe.PermissionError):
@@ -137,3 +153,12 @@ class TestFrappeReads(FrappeTestCase):
 				frappe_reads.get_dashboard_chart(chart=json.dumps({**chart, "type": "Heatmap"}))
 			with self.assertRaises(frappe.PermissionError):
 				frappe_reads.get_dashboard_chart(chart_name="TukTuk Payouts by Status")
+
+	def test_submitted_linked_documents_of_another_driver_are_refused(self):
+		with self.as_a():
+			# Frappe's own method lists B's submitted credit note to A.
+			leaked = get_submitted_linked_docs("TukTuk Driver", self.b)
+			self.assertIn(self.b_note.name, [doc["name"] for doc in leaked["docs"]])
+			with self.assertRaises(frappe.PermissionError):
+				frappe_reads.get_submitted_linked_docs("TukTuk Driver", self.b)
+			self.assertEqual(frappe_reads.get_submitted_linked_docs("TukTuk Driver", self.a)["docs"], [])
