@@ -40,6 +40,19 @@ class TestFrappeReads(FrappeTestCase):
 		cls.b_transactions = [
 			apply_payment(vehicle_b.mpesa_account, amount).transaction for amount in B_PAYMENTS
 		]
+		cls.b_note = frappe.get_doc(
+			{
+				"doctype": "TukTuk Credit Note",
+				"correction_type": "Balance adjustment",
+				"driver": cls.b,
+				"amount": 73,
+				"driver_account": "deposit",
+				"direction": "Increase",
+				"counter_account": "revenue",
+				"reason_code": "Goodwill",
+			}
+		).insert()
+		cls.b_note.submit()
 
 	def as_a(self):
 		return as_user(self.users["a"])
