@@ -140,6 +140,13 @@ def parameter_sets(method: dict, setup: dict) -> list[dict]:
 			if value is not None:
 				base[name] = value
 		variants = [base]
+		filter_names = names & {"filters", "current_filters"}
+		if doctype and filter_names:
+			# The desk sends filters as a list of [doctype, field, operator, value].
+			as_list = json.dumps([[doctype, DRIVER_FIELD.get(doctype, "driver"), "=", driver_b]])
+			variants.append({**base, **{name: as_list for name in filter_names}})
+		if doctype and "fields" in names:
+			variants.append({**base, "fields": json.dumps(["count(*) as total"])})
 		if "report_name" in names:
 			variants = [{**base, "report_name": r} for r in REPORTS]
 		elif "chart_name" in names:
@@ -246,6 +253,39 @@ def custom_cards(driver_b: str) -> list[tuple[dict, list]]:
 	return cards
 
 
+FORM_DICT_METHODS = (
+	"frappe.desk.reportview.get",
+	"frappe.desk.reportview.get_list",
+	"frappe.desk.reportview.get_count",
+	"frappe.desk.reportview.export_query",
+)
+
+
+def form_dict_calls(setup: dict) -> list[tuple[str, str, dict]]:
+	"""Methods that read their arguments from the request's form dict (no parameters): the list
+	view, report view, its count and its export, each with B's filters, plain and aggregated."""
+	driver_b = setup["drivers"]["other_driver"]
+	calls = []
+	for doctype in DOCTYPES:
+		column = DRIVER_FIELD.get(doctype, "driver")
+		filters = json.dumps([[doctype, column, "=", driver_b]])
+		plain = {
+			"doctype": doctype,
+			"fields": json.dumps([f"`tab{doctype}`.`name`", f"`tab{doctype}`.`{column}`"]),
+		}
+		grouped = {
+			"doctype": doctype,
+			"fields": json.dumps([f"`tab{doctype}`.`{column}`", "count(*) as total"]),
+			"group_by": f"`tab{doctype}`.`{column}`",
+		}
+		for path in FORM_DICT_METHODS:
+			for params in (plain, grouped):
+				extra = {"file_format_type": "CSV", "title": "probe"} if path.endswith("export_query") else {}
+				calls.append(("POST", f"/api/method/{path}", {**params, "filters": filters, **extra}))
+				calls.append(("POST", f"/api/method/{path}", {**params, **extra}))
+	return calls
+
+
 def rest_calls(setup: dict) -> list[tuple[str, str, dict]]:
 	"""The REST routes: (HTTP method, path, query) aimed at B's rows."""
 	driver_b = setup["drivers"]["other_driver"]
@@ -267,6 +307,11 @@ def rest_calls(setup: dict) -> list[tuple[str, str, dict]]:
 			("GET", f"/app/{doctype.lower().replace(' ', '-')}/{name}", {}),
 		]
 	return calls
+
+
+def found(marker: str, text: str) -> bool:
+	"""``marker`` in ``text`` as a whole token (an amount may carry decimals: 73117.0)."""
+	return re.search(rf"(?<![0-9A-Za-z]){re.escape(marker)}(\.0+)?(?![0-9A-Za-z])", text) is not None
 
 
 def normalise(text: str) -> str:
@@ -333,12 +378,18 @@ def main() -> int:
 		if method["path"].startswith(SKIP_MODULES):
 			skipped["module with side effects or nothing to read"] += 1
 			continue
+		if method["path"] in FORM_DICT_METHODS:
+			continue  # called by form_dict_calls with real arguments
 		if WRITE_WORDS.match(function):
 			skipped["writes (name)"] += 1
 			continue
 		http_method = "GET" if "GET" in method["http_methods"] else "POST"
 		for params in parameter_sets(method, setup):
 			calls.append((method["path"], http_method, f"/api/method/{method['path']}", params))
+	calls += [
+		(path.removeprefix("/api/method/"), verb, path, params)
+		for verb, path, params in form_dict_calls(setup)
+	]
 	calls += [(path, verb, path, params) for verb, path, params in rest_calls(setup)]
 
 	probe = Probe(args.base, args.host)
@@ -363,7 +414,9 @@ def main() -> int:
 		calls, first, again, after, strict=True
 	):
 		request_text = json.dumps(params) + path
-		hits = sorted(m for m in markers - own if m not in request_text and any(m in b for b in (b1, b2, b3)))
+		hits = sorted(
+			m for m in markers - own if m not in request_text and any(found(m, b) for b in (b1, b2, b3))
+		)
 		kind = classify(s3, b3)
 		stable = (s1, normalise(b1)) == (s2, normalise(b2))
 		changed = stable and (s1, normalise(b1)) != (s3, normalise(b3))

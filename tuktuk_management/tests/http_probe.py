@@ -30,8 +30,8 @@ from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.tests import http_role_check
 from tuktuk_management.tests.factories import apply_payment
 
-B_AMOUNTS = ("7301", "7302", "7303", "7304")
-GROW_AMOUNTS = ("8801", "8802", "8803")
+B_AMOUNTS = ("73117", "73129", "73131", "73143")
+GROW_AMOUNTS = ("88117", "88129", "88131")
 DOCTYPES = (
 	"TukTuk Driver",
 	"TukTuk Transaction",
