@@ -150,8 +150,10 @@ def parameter_sets(method: dict, setup: dict) -> list[dict]:
 		if "report_name" in names:
 			variants = [{**base, "report_name": r} for r in REPORTS]
 		elif "chart_name" in names:
-			variants = [{**base, "chart_name": c} for c in CHARTS]
-			variants += [{**base, "chart": json.dumps(chart)} for chart in custom_charts(driver_b)]
+			# No filters argument: a named chart uses its own, a chart definition its filters_json.
+			chart_base = {k: v for k, v in base.items() if k != "filters"}
+			variants = [{**chart_base, "chart_name": c} for c in CHARTS]
+			variants += [{**chart_base, "chart": json.dumps(chart)} for chart in custom_charts(driver_b)]
 		elif method["path"].endswith("number_card.get_result"):
 			variants = [
 				{

@@ -31,6 +31,8 @@ from tuktuk_management.tests import http_role_check
 from tuktuk_management.tests.factories import apply_payment
 
 B_AMOUNTS = ("73117", "73129", "73131", "73143")
+B_DRIVER_NAME = f"{http_role_check.MARK} Bravo7311"
+CHARTS = ("TukTuk Daily Collections", "TukTuk Payouts by Status", "TukTuk Target Attainment")
 GROW_AMOUNTS = ("88117", "88129", "88131")
 DOCTYPES = (
 	"TukTuk Driver",
@@ -56,9 +58,12 @@ def _b_vehicle_account(driver: str) -> str:
 def setup() -> dict:
 	result = http_role_check.setup()
 	driver_b = result["drivers"]["other_driver"]
+	# A title only B's driver has (TukTuk Driver shows its title in links).
+	frappe.db.set_value("TukTuk Driver", driver_b, "driver_name", B_DRIVER_NAME)
 	account = _b_vehicle_account(driver_b)
 	for amount in B_AMOUNTS:
 		apply_payment(account, amount)
+	_assign_newest_transaction(driver_b)
 	yesterday = (now_datetime() - timedelta(days=1)).date()
 	close_driver(frappe.db, driver_b, yesterday, settings=load_settings(frappe.db), now=now_datetime())
 	# A submitted credit note of B's (reachable through Frappe's linked-documents methods).
@@ -76,6 +81,7 @@ def setup() -> dict:
 		}
 	).insert().submit()
 	frappe.db.commit()
+	_view_charts_as_manager()
 	result["accounts"] = {key: _b_vehicle_account(name) for key, name in result["drivers"].items()}
 	result["markers"] = markers(driver_b)
 	result["own_markers"] = markers(result["drivers"]["driver"])
@@ -99,8 +105,38 @@ def grow() -> dict:
 	account = _b_vehicle_account(driver_b)
 	for amount in GROW_AMOUNTS:
 		apply_payment(account, amount)
+	_assign_newest_transaction(driver_b)
 	frappe.db.commit()
+	_view_charts_as_manager()
 	return markers(driver_b)
+
+
+def _assign_newest_transaction(driver: str) -> None:
+	"""A manager's to-do on B's newest payment (what the list sidebar's Assigned To counts)."""
+	newest = frappe.get_all(
+		"TukTuk Transaction", filters={"driver": driver}, pluck="name", order_by="creation desc", limit=1
+	)
+	frappe.get_doc(
+		{
+			"doctype": "ToDo",
+			"allocated_to": http_role_check.USERS["manager"][0],
+			"reference_type": "TukTuk Transaction",
+			"reference_name": newest[0],
+			"description": "row-rule probe",
+		}
+	).insert(ignore_permissions=True)
+
+
+def _view_charts_as_manager() -> None:
+	"""What a manager opening the workspace does: the charts computed and cached by name."""
+	from frappe.desk.doctype.dashboard_chart.dashboard_chart import get as get_chart
+
+	for chart in CHARTS:
+		try:
+			get_chart(chart_name=chart, refresh=1)
+		except Exception:
+			frappe.log_error(title="row-rule probe: chart not computed", message=frappe.get_traceback())
+	frappe.db.commit()
 
 
 def markers(driver: str) -> list[str]:
@@ -118,11 +154,18 @@ def markers(driver: str) -> list[str]:
 		t for t in frappe.get_all("TukTuk Transaction", {"driver": driver}, pluck="transaction_id") if t
 	)
 	if driver == frappe.db.get_value("TukTuk Driver", {"user": http_role_check.USERS["other_driver"][0]}):
-		found.update(B_AMOUNTS + GROW_AMOUNTS)
+		found.update(B_AMOUNTS + GROW_AMOUNTS + (B_DRIVER_NAME,))
 	return sorted(found)
 
 
 def teardown() -> None:
+	frappe.db.sql(
+		"update `tabTukTuk Driver` set driver_name = %s where driver_name = %s",
+		(http_role_check.MARK, B_DRIVER_NAME),
+	)
+	frappe.db.delete("ToDo", {"description": "row-rule probe"})
+	for chart in CHARTS:
+		frappe.cache.delete_value(f"chart-data:{chart}")
 	drivers = frappe.get_all("TukTuk Driver", filters={"driver_name": http_role_check.MARK}, pluck="name")
 	if drivers:
 		frappe.db.sql("delete from `tabTukTuk Daily Close` where driver in %s", (drivers,))
