@@ -145,13 +145,17 @@ def parameter_sets(method: dict, setup: dict) -> list[dict]:
 			# The desk sends filters as a list of [doctype, field, operator, value].
 			as_list = json.dumps([[doctype, DRIVER_FIELD.get(doctype, "driver"), "=", driver_b]])
 			variants.append({**base, **{name: as_list for name in filter_names}})
+		if "field" in names and "current_filters" in names:
+			# The list sidebar's "Assigned To" and "Created By" counts.
+			variants += [{**v, "field": field} for v in list(variants) for field in ("assigned_to", "owner")]
 		if doctype and "fields" in names:
 			variants.append({**base, "fields": json.dumps(["count(*) as total"])})
 		if "report_name" in names:
 			variants = [{**base, "report_name": r} for r in REPORTS]
 		elif "chart_name" in names:
 			# No filters argument: a named chart uses its own, a chart definition its filters_json.
-			chart_base = {k: v for k, v in base.items() if k != "filters"}
+			# no_cache: Frappe computes a chart definition from the request only then.
+			chart_base = {**{k: v for k, v in base.items() if k != "filters"}, "no_cache": 1}
 			variants = [{**chart_base, "chart_name": c} for c in CHARTS]
 			variants += [{**chart_base, "chart": json.dumps(chart)} for chart in custom_charts(driver_b)]
 		elif method["path"].endswith("number_card.get_result"):

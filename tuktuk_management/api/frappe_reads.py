@@ -23,11 +23,13 @@ the desk keeps working):
 - ``frappe.desk.listview.get_group_by_count`` (list sidebar): its "Assigned To" branch counts
   with a query without the row rules, and no DocType permission is checked: replaced for a
   driver-only user.
-- ``frappe.desk.doctype.dashboard_chart.dashboard_chart.get``: caches a chart's figures under the
-  chart's name for every user (a driver would get the figures a manager's request computed),
-  takes a chart definition from the request, and draws heatmaps with ``frappe.get_all`` (no
-  permission): for a driver-only user the chart must be one they may read, figures are computed
-  for them and not cached, and a heatmap over a DocType with row rules is refused.
+- ``frappe.desk.doctype.dashboard_chart.dashboard_chart.get``: does not check that the user may
+  see a named chart, takes a chart definition from the request (``no_cache=1``), draws heatmaps
+  with ``frappe.get_all`` (no permission), and reads figures from a cache keyed by the chart's
+  name alone, shared by all users (Frappe 15.55.1 never writes that key; a version that does
+  would hand a manager's figures to a driver): for a driver-only user the chart must be one they
+  may read, figures are computed for them and never taken from the cache, and a heatmap over a
+  DocType with row rules is refused.
 
 - ``frappe.desk.form.linked_with.get_submitted_linked_docs`` (the "cancel all linked documents"
   dialog): checks the document's permission without acting on the answer, then walks the links
