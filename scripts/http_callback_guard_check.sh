@@ -51,7 +51,7 @@ CONF
 (cd sites && exec ../env/bin/gunicorn -b 127.0.0.1:"$GPORT" -w 4 -t 120 frappe.app:application > "$OUT/gunicorn.log" 2>&1) &
 G=$!
 /usr/sbin/nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" -e "$OUT/nginx/logs/error.log"
-for _ in $(seq 90); do curl -s -o /dev/null "http://127.0.0.1:$NPORT/api/method/ping" && break; sleep 1; done
+for _ in $(seq 90); do curl -sf -o /dev/null "http://127.0.0.1:$NPORT/api/method/ping" && break; sleep 1; done
 body() { echo "{\"TransactionType\":\"Pay Bill\",\"TransID\":\"$1\",\"TransTime\":\"20261129121325\",\"TransAmount\":\"$2.00\",\"BusinessShortCode\":\"600966\",\"BillRefNumber\":\"$ACCOUNT\",\"InvoiceNumber\":\"\",\"OrgAccountBalance\":\"\",\"ThirdPartyTransID\":\"\",\"MSISDN\":\"2547 ***** 126\",\"FirstName\":\"X\",\"MiddleName\":\"\",\"LastName\":\"\"}"; }
 URL="http://127.0.0.1:$NPORT/api/method/tuktuk_management.api.c2b.confirmation?token=$TOKEN"
 post() { curl -s -o "$OUT/last.txt" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
@@ -60,6 +60,13 @@ echo "  genuine from $SAFARICOM:                               $(post --interfac
 echo "  attacker from $ATTACKER, X-Forwarded-For: $SAFARICOM:  $(post --interface $ATTACKER -H "X-Forwarded-For: $SAFARICOM" -X POST "${URL/127.0.0.1/$ATTACKER}" -d "$(body FORGED1 100)") $(cat "$OUT/last.txt")"
 echo "  attacker, X-Forwarded-For: $SAFARICOM, $SAFARICOM:      $(post --interface $ATTACKER -H "X-Forwarded-For: $SAFARICOM, $SAFARICOM" -X POST "${URL/127.0.0.1/$ATTACKER}" -d "$(body FORGED2 100)")"
 echo "  attacker, wrong token:                                 $(post --interface $ATTACKER -X POST "${URL/127.0.0.1/$ATTACKER}&token=x" -d "$(body FORGED3 100)")"
+DIRECT="http://127.0.0.1:$GPORT/api/method/tuktuk_management.api.c2b.confirmation?token=$TOKEN"
+ex tuktuk_management.tests.http_probe.configure_callbacks --kwargs "{'allowed_callback_ips': '$SAFARICOM', 'trusted_proxy_count': 0, 'refused_calls_stored_per_minute': 20}" > /dev/null
+echo "== straight to gunicorn, trusted_proxy_count=0 (the connection's address)"
+echo "  attacker from $ATTACKER, X-Forwarded-For: $SAFARICOM:  $(post --interface $ATTACKER -H "Host: $SITE" -H "X-Forwarded-For: $SAFARICOM" -X POST "$DIRECT" -d "$(body FORGED4 100)")"
+echo "  genuine from $SAFARICOM:                               $(post --interface $SAFARICOM -H "Host: $SITE" -X POST "$DIRECT" -d "$(body ${PREFIX}A2 100)")"
+ex tuktuk_management.tests.http_probe.configure_callbacks --kwargs "{'allowed_callback_ips': '$SAFARICOM', 'trusted_proxy_count': 1, 'refused_calls_stored_per_minute': 20}" > /dev/null
+echo "  (trusted_proxy_count=1 while gunicorn is reached without the proxy: the forged header is believed -> $(post --interface $ATTACKER -H "Host: $SITE" -H "X-Forwarded-For: $SAFARICOM" -X POST "$DIRECT" -d "$(body ${PREFIX}F5 100)"); hence gunicorn listens on 127.0.0.1 only, as bench's supervisor config does)"
 echo "== flood: $FLOOD forged calls from $ATTACKER (6 at a time) while $GENUINE genuine ones from $SAFARICOM (2 at a time)"
 START=$(date +%s.%N)
 seq 1 "$FLOOD" | xargs -P 6 -I{} curl -s -o /dev/null -w '%{http_code}\n' --interface $ATTACKER -H "X-Forwarded-For: $SAFARICOM" -H 'Content-Type: application/json' -X POST "${URL/127.0.0.1/$ATTACKER}" -d "$(body FORGEDFLOOD 100)" > "$OUT/flood_codes.txt" &

@@ -17,7 +17,7 @@ bench --site "$SITE" execute tuktuk_management.tests.http_probe.read_methods > "
 tail -1 "$OUT/methods.out" > "$OUT/methods.json"
 (cd sites && exec ../env/bin/gunicorn -b 127.0.0.1:"$PORT" -w 2 -t 120 frappe.app:application > "$OUT/gunicorn.log" 2>&1) &
 G=$!
-for _ in $(seq 90); do curl -s -o /dev/null "http://127.0.0.1:$PORT/api/method/ping" -H "Host: $SITE" && break; sleep 1; done
+for _ in $(seq 90); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/method/ping" -H "Host: $SITE" && break; sleep 1; done
 ./env/bin/python apps/tuktuk_management/scripts/http_row_probe.py --base "http://127.0.0.1:$PORT" --host "$SITE" \
 	--setup "$OUT/setup.json" --methods "$OUT/methods.json" --out "$OUT/report.json" \
 	--grow-command "bench --site $SITE execute tuktuk_management.tests.http_probe.grow 2>/dev/null"
