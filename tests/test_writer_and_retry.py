@@ -7,14 +7,8 @@ import pytest
 from tests.factories import counts, driver_state, make_driver
 from tuktuk_management.ledger.database import is_retryable, mariadb_errno, run_with_retry
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
-from tuktuk_management.ledger.writer import (
-	DriverNotLocked,
-	LockedDrivers,
-	PostingLine,
-	UnbalancedVoucher,
-	lock_drivers,
-	post_voucher,
-)
+from tuktuk_management.ledger.writer import DriverNotLocked, PostingLine, UnbalancedVoucher, post_voucher
+from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.standalone.db import MariaDB
 
 

@@ -8,7 +8,6 @@ error it rolls back to its own savepoint, so the caller's earlier work is untouc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +15,17 @@ from datetime import datetime
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
+from tuktuk_management.ledger.drivers import (
+	DRIVER_LOCK_COLUMNS,
+	SUNNY_ID_PATTERN,
+	DriverRow,
+	LockedDrivers,
+	driver_row,
+	lock_drivers,
+)
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.payouts.state import queue_payout
+from tuktuk_management.ledger.rows import insert_statement, new_name, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
@@ -26,18 +34,8 @@ from tuktuk_management.ledger.split import (
 	split_payment,
 	split_repayment,
 )
-from tuktuk_management.ledger.writer import (
-	DRIVER_LOCK_COLUMNS,
-	DriverRow,
-	LockedDrivers,
-	PostingLine,
-	driver_row,
-	lock_drivers,
-	new_name,
-	post_voucher,
-)
-
-SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
+from tuktuk_management.ledger.status import PaymentStatus, TransactionType
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 # Outcome statuses; the same words are TukTuk Callback Log statuses.
 PROCESSED = "Processed"
@@ -47,9 +45,9 @@ UNALLOCATED = "Unallocated"
 INVALID = "Invalid"
 PAUSED = "Received"
 
-PAYMENT = "Payment"
-REPAYMENT = "Repayment"
-SUSPENSE_ROUTE = "Unallocated"  # TukTuk Transaction.transaction_type of money posted to suspense
+PAYMENT = TransactionType.PAYMENT
+REPAYMENT = TransactionType.REPAYMENT
+SUSPENSE_ROUTE = TransactionType.UNALLOCATED  # money posted to suspense
 
 SAVEPOINT = "tuktuk_c2b"
 
@@ -70,16 +68,6 @@ _TRANSACTION_COLUMNS = (
 	"unallocated_reason",
 )
 _INSERT_TRANSACTION = insert_statement("TukTuk Transaction", _TRANSACTION_COLUMNS)
-_PAYOUT_COLUMNS = (
-	"driver",
-	"amount",
-	"status",
-	"transaction",
-	"originator_conversation_id",
-	"queued_at",
-	"attempts",
-)
-_INSERT_PAYOUT = insert_statement("TukTuk Payout", _PAYOUT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -357,7 +345,7 @@ class _Plan:
 		split = self.split
 		return (
 			self.route.kind,
-			"Completed" if self.status == PROCESSED else "Unallocated",
+			PaymentStatus.COMPLETED if self.status == PROCESSED else PaymentStatus.UNALLOCATED,
 			self.driver,
 			split.target_contribution_kes if split else 0,
 			split.driver_share_kes if split else 0,
@@ -545,30 +533,3 @@ def split_credit_lines(split: Split, driver: str) -> list[PostingLine]:
 	if split.deposit_contribution_kes:
 		lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
 	return lines
-
-
-def queue_payout(
-	db: Database, *, driver: str, amount_kes: int, transaction: str | None, now: datetime, user: str
-) -> str:
-	"""Insert a Queued TukTuk Payout of ``amount_kes`` (whole KES > 0) for ``driver``; its name.
-
-	transaction: the TukTuk Transaction it pays the share of (None for a deposit refund). The
-	``OriginatorConversationID`` is ``TTK-<payout name>``, the idempotency key at Daraja.
-	"""
-	assert amount_kes > 0, amount_kes
-	payout = new_name()
-	queued_at = sql_datetime(now)
-	db.sql(
-		_INSERT_PAYOUT,
-		(
-			*standard_values(payout, queued_at, user),
-			driver,
-			amount_kes,
-			"Queued",
-			transaction,
-			f"TTK-{payout}",
-			queued_at,
-			0,
-		),
-	)
-	return payout

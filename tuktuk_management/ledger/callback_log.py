@@ -13,9 +13,8 @@ from datetime import datetime
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.database import Database, affected_rows
-from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import new_name
 
 C2B_CONFIRMATION = "C2B Confirmation"
 C2B_VALIDATION = "C2B Validation"

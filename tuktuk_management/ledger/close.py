@@ -29,11 +29,12 @@ from datetime import date, datetime, time, timedelta
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
+from tuktuk_management.ledger.drivers import lock_drivers
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import effective_target_kes
-from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 DAILY_CLOSE_DOCTYPE = accounts.DAILY_CLOSE_DOCTYPE
 CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk)

@@ -30,6 +30,7 @@ from typing import Any
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, in_savepoint, is_duplicate_entry
+from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.postings import (
 	CorrectionRefused,
@@ -39,9 +40,9 @@ from tuktuk_management.ledger.postings import (
 	refuse_negative_balances,
 	reversal_lines,
 )
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import LockedDrivers, PostingLine, lock_drivers, new_name, post_voucher
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 JOURNAL_DOCTYPE = accounts.JOURNAL_DOCTYPE
 LINE_DOCTYPE = "TukTuk Journal Line"

@@ -16,12 +16,11 @@ from datetime import datetime
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.drivers import refresh_left_to_target
+from tuktuk_management.ledger.drivers import lock_drivers, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.payouts import payout_ledger_mismatches
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import lock_drivers, new_name
 
 REPORT_ROWS_MAX = 1_000
 FIX_DRIVERS_MAX = 1_000  # drivers fixed per run (one transaction); a later run fixes the rest
