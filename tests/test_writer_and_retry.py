@@ -6,9 +6,9 @@ import pytest
 
 from tests.factories import counts, driver_state, make_driver
 from tuktuk_management.ledger.database import is_retryable, mariadb_errno, run_with_retry
+from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.writer import DriverNotLocked, PostingLine, UnbalancedVoucher, post_voucher
-from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.standalone.db import MariaDB
 
 
@@ -17,7 +17,7 @@ def test_unbalanced_voucher_is_refused_with_the_difference_and_writes_nothing(db
 	db.commit()
 	before = counts(db)
 	locked = lock_drivers(db, ["D000001"])
-	with pytest.raises(UnbalancedVoucher, match="difference 10 KES"):
+	with pytest.raises(UnbalancedVoucher, match="^TukTuk Driver D000001 is not balanced: .*difference 10 KES"):
 		post_voucher(
 			db,
 			voucher_type="TukTuk Driver",

@@ -79,6 +79,28 @@ def lock_drivers(db: Database, names: Iterable[str]) -> LockedDrivers:
 	return locked
 
 
+def lock_driver_for_close(db: Database, name: str) -> tuple[LockedDrivers, int, Any]:
+	"""Lock one driver row ``FOR UPDATE`` once for the daily close, reading the posting columns
+	and the close's own (``consecutive_misses``, ``last_close_date``) in the same statement.
+
+	Returns ``(locked, consecutive_misses, last_close_date)``; ``locked`` is empty (and the
+	other two 0 and None) if the driver does not exist.
+	"""
+	rows = db.sql(
+		f"select {', '.join(DRIVER_LOCK_COLUMNS)}, consecutive_misses, last_close_date "
+		"from `tabTukTuk Driver` where name = %s for update",
+		(name,),
+	)
+	locked = LockedDrivers()
+	if not rows:
+		return locked, 0, None
+	values = rows[0]
+	row = driver_row(values[: len(DRIVER_LOCK_COLUMNS)])
+	locked.rows[row.name] = row
+	misses, last_close_date = values[len(DRIVER_LOCK_COLUMNS) :]
+	return locked, int(misses or 0), last_close_date
+
+
 def driver_row(values: Sequence[Any]) -> DriverRow:
 	"""A :class:`DriverRow` from one row of ``DRIVER_LOCK_COLUMNS`` values, in that order.
 

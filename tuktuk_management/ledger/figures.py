@@ -84,7 +84,8 @@ def fleet_today(
 ) -> FleetToday:
 	"""Collections on ``business_date`` (by payment ``timestamp``), target progress of the Active
 	drivers (cached ``current_balance`` against the effective target), drivers at the miss limit
-	(``consecutive_misses >= miss_limit``) and all money still in suspense."""
+	(``consecutive_misses >= miss_limit``; none when ``miss_limit`` is 0, the rule of
+	:func:`~tuktuk_management.ledger.settings.at_miss_limit`) and all money still in suspense."""
 	start, end = _day_range(business_date, business_date)
 	collections = db.sql(
 		"""select count(*), coalesce(sum(amount), 0) from `tabTukTuk Transaction`
@@ -113,7 +114,7 @@ def fleet_today(
 		drivers_active=active,
 		drivers_on_target=on_target,
 		drivers_behind=active - on_target,
-		drivers_at_miss_limit=int(drivers[4]),
+		drivers_at_miss_limit=int(drivers[4]) if miss_limit > 0 else 0,  # 0: no alert (at_miss_limit)
 		unallocated_count=int(unallocated[0]),
 		unallocated_kes=to_kes(unallocated[1]),
 	)

@@ -154,45 +154,11 @@ def apply_result(
 	step("payout_locked")
 	current = current_attempt(row)
 	if endpoint == B2C_TIMEOUT:
-		if row.status in IN_FLIGHT and (attempt is None or attempt == current):
-			update_payout(
-				db,
-				name,
-				now,
-				status=UNKNOWN,
-				status_checked_at=None,
-				last_error="Daraja queue timeout (B2C Timeout)",
-			)
-			return PayoutOutcome(
-				name, PROCESSED, changed=True, reason="timed out: resolved by Transaction Status"
-			)
-		return PayoutOutcome(name, DUPLICATE, reason=f"payout is {row.status}")
+		return _apply_timeout(db, row, attempt, current, now=now)
 	if is_status:
 		return _apply_status_result(db, row, result, now=now, settings=settings, on_step=on_step)
 	if result.succeeded:
-		if row.status == PAID:
-			if row.receipt == result.receipt:
-				return PayoutOutcome(name, DUPLICATE, reason="already Paid", driver=row.driver)
-			return PayoutOutcome(
-				name,
-				CONFLICT,
-				reason=f"a second success (receipt {result.receipt}) for a Paid payout",
-				driver=row.driver,
-			)
-		if row.attempts == 0:
-			# Never sent (a request is always claimed first): no money can have moved for it.
-			return PayoutOutcome(name, CONFLICT, reason="success result for a payout never sent; not applied")
-		note = "" if row.status in IN_FLIGHT else f" (payout was {row.status}: money moved anyway)"
-		mark_paid(
-			db,
-			row,
-			receipt=result.receipt,
-			result_code=result.ResultCode,
-			result_desc=result.ResultDesc + note,
-			now=now,
-			on_step=on_step,
-		)
-		return PayoutOutcome(name, PROCESSED, changed=True, reason=note.strip(), driver=row.driver)
+		return _apply_success(db, row, result, now=now, on_step=on_step)
 	# A failure result.
 	if attempt is not None and attempt < current:
 		return PayoutOutcome(name, DUPLICATE, reason="failure of an earlier attempt", driver=row.driver)
@@ -201,6 +167,62 @@ def apply_result(
 	update_payout(db, name, now, **failure_values(row, result.ResultCode, result.ResultDesc, now, settings))
 	step("payout_marked")
 	return PayoutOutcome(name, PROCESSED, changed=True, reason="failed", driver=row.driver)
+
+
+def _apply_timeout(
+	db: Database, row: PayoutRow, attempt: int | None, current: int, *, now: datetime
+) -> PayoutOutcome:
+	"""A B2C Timeout for the current attempt of an in-flight payout: Unknown again, to be
+	resolved by Transaction Status; anything else is a Duplicate."""
+	if row.status in IN_FLIGHT and (attempt is None or attempt == current):
+		update_payout(
+			db,
+			row.name,
+			now,
+			status=UNKNOWN,
+			status_checked_at=None,
+			last_error="Daraja queue timeout (B2C Timeout)",
+		)
+		return PayoutOutcome(
+			row.name, PROCESSED, changed=True, reason="timed out: resolved by Transaction Status"
+		)
+	return PayoutOutcome(row.name, DUPLICATE, reason=f"payout is {row.status}")
+
+
+def _apply_success(
+	db: Database,
+	row: PayoutRow,
+	result: daraja_b2c.B2CResultBody,
+	*,
+	now: datetime,
+	on_step: Callable[[str], None] | None,
+) -> PayoutOutcome:
+	"""A success result: Paid once (a repeat with the same receipt is a Duplicate, another
+	receipt for a Paid payout or a success for a payout never sent is a Conflict)."""
+	name = row.name
+	if row.status == PAID:
+		if row.receipt == result.receipt:
+			return PayoutOutcome(name, DUPLICATE, reason="already Paid", driver=row.driver)
+		return PayoutOutcome(
+			name,
+			CONFLICT,
+			reason=f"a second success (receipt {result.receipt}) for a Paid payout",
+			driver=row.driver,
+		)
+	if row.attempts == 0:
+		# Never sent (a request is always claimed first): no money can have moved for it.
+		return PayoutOutcome(name, CONFLICT, reason="success result for a payout never sent; not applied")
+	note = "" if row.status in IN_FLIGHT else f" (payout was {row.status}: money moved anyway)"
+	mark_paid(
+		db,
+		row,
+		receipt=result.receipt,
+		result_code=result.ResultCode,
+		result_desc=result.ResultDesc + note,
+		now=now,
+		on_step=on_step,
+	)
+	return PayoutOutcome(name, PROCESSED, changed=True, reason=note.strip(), driver=row.driver)
 
 
 def _apply_status_result(
