@@ -25,10 +25,10 @@ from frappe.utils import get_url, now_datetime
 
 from tuktuk_management import roles
 from tuktuk_management.daraja.client import DarajaClient, DarajaConfig
-from tuktuk_management.ledger import payouts
+from tuktuk_management.ledger import doctypes, payouts
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
 
-PAYOUT_DOCTYPE = "TukTuk Payout"
+PAYOUT_DOCTYPE = doctypes.PAYOUT
 JOB_QUEUE = "short"
 JOB_TIMEOUT_S = 300
 NOT_CONFIGURED = "Daraja credentials are not configured in TukTuk Settings"

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
 from tuktuk_management.ledger.drivers import lock_driver_for_close
 from tuktuk_management.ledger.money import to_kes
@@ -36,7 +36,7 @@ from tuktuk_management.ledger.settings import LedgerSettings, at_miss_limit
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
-DAILY_CLOSE_DOCTYPE = accounts.DAILY_CLOSE_DOCTYPE
+DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
 CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk)
 CLOSE_PAGE_MAX = 100  # drivers listed per query
 ERRORS_KEPT_MAX = 100

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 
+from tuktuk_management.ledger import doctypes
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes, to_percent
 
-SETTINGS_DOCTYPE = "TukTuk Settings"
+SETTINGS_DOCTYPE = doctypes.SETTINGS
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
