@@ -44,5 +44,7 @@ def test_the_ledger_core_does_not_import_requests():
 		"    importlib.import_module(info.name)\n"
 		"print('requests' in sys.modules)\n"
 	)
-	result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+	result = subprocess.run(
+		[sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+	)
 	assert result.stdout.strip() == "False"

@@ -17,7 +17,9 @@ def test_unbalanced_voucher_is_refused_with_the_difference_and_writes_nothing(db
 	db.commit()
 	before = counts(db)
 	locked = lock_drivers(db, ["D000001"])
-	with pytest.raises(UnbalancedVoucher, match="^TukTuk Driver D000001 is not balanced: .*difference 10 KES"):
+	with pytest.raises(
+		UnbalancedVoucher, match=r"^TukTuk Driver D000001 is not balanced: .*difference 10 KES"
+	):
 		post_voucher(
 			db,
 			voucher_type="TukTuk Driver",

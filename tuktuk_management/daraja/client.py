@@ -5,16 +5,8 @@ tests point ``base_url`` at a local stand-in. Every call has a bounded timeout a
 number of attempts; a retried POST sends the same body, so a B2C retry reuses its
 ``OriginatorConversationID`` and Daraja refuses it as a duplicate if the first one got through.
 
-Errors (all :class:`DarajaError`, defined in :mod:`tuktuk_management.daraja.errors` with the
-reply type :class:`Accepted`, so the ledger core can name them without importing ``requests``):
-
-- :class:`DarajaAuthError`: OAuth refused (wrong consumer key/secret) — nothing was sent.
-- :class:`DarajaRejected`: Daraja answered and refused the request (``errorCode`` or a
-  non-zero ``ResponseCode``) — nothing will be paid for this request.
-- :class:`DuplicateOriginatorConversationID`: Daraja already has a request with this id
-  (``500.002.1001``) — the earlier request was accepted; wait for its result.
-- :class:`DarajaOutcomeUnknown`: timeouts, connection errors, 5xx without a Daraja error —
-  the request may or may not have reached Daraja.
+Errors are the :class:`DarajaError` family of :mod:`tuktuk_management.daraja.errors` (with the
+reply type :class:`Accepted`), so the ledger core can name them without importing ``requests``.
 """
 
 from __future__ import annotations

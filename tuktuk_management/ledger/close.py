@@ -201,9 +201,7 @@ def _close_locked(
 		return DayResult(driver, business_date, NOT_DUE)
 	row = locked[driver]
 	name = close_name(driver, business_date)
-	if (last_close_date and _as_date(last_close_date) >= business_date) or db.sql(
-		f"select name from `tab{DAILY_CLOSE_DOCTYPE}` where name = %s lock in share mode", (name,)
-	):
+	if _already_closed(db, name, business_date, last_close_date):
 		return DayResult(driver, business_date, ALREADY_CLOSED)
 	if row.status != "Active":
 		return DayResult(driver, business_date, NOT_DUE)
@@ -237,17 +235,8 @@ def _close_locked(
 	else:
 		step("ledger_lines_inserted")
 		step("caches_updated")
-	db.sql(
-		"""update `tabTukTuk Driver` set consecutive_misses = %s, target_rollover = %s,
-		last_close_date = %s, left_to_target = greatest(0, %s - current_balance)
-		where name = %s""",
-		(
-			decision.consecutive_misses,
-			decision.rollover_kes,
-			business_date,
-			base_kes + decision.rollover_kes,
-			driver,
-		),
+	_set_driver_after_close(
+		db, driver, business_date, decision, next_target_kes=base_kes + decision.rollover_kes
 	)
 	step("driver_updated")
 	return DayResult(
@@ -263,6 +252,28 @@ def _close_locked(
 		deposit_deducted_kes=decision.deposit_deducted_kes,
 		voucher_no=voucher_no,
 		miss_limit_reached=at_miss_limit(decision.consecutive_misses, settings.miss_limit),
+	)
+
+
+def _already_closed(db: Database, name: str, business_date: date, last_close_date) -> bool:
+	"""True if the driver was closed for this date or a later one (the close row is read with a
+	locking read, so a concurrent close of the same day is seen)."""
+	if last_close_date and _as_date(last_close_date) >= business_date:
+		return True
+	return bool(
+		db.sql(f"select name from `tab{DAILY_CLOSE_DOCTYPE}` where name = %s lock in share mode", (name,))
+	)
+
+
+def _set_driver_after_close(
+	db: Database, driver: str, business_date: date, decision: CloseDecision, *, next_target_kes: int
+) -> None:
+	"""The driver's close fields: missed days, rollover, last close date and tomorrow's left to target."""
+	db.sql(
+		"""update `tabTukTuk Driver` set consecutive_misses = %s, target_rollover = %s,
+		last_close_date = %s, left_to_target = greatest(0, %s - current_balance)
+		where name = %s""",
+		(decision.consecutive_misses, decision.rollover_kes, business_date, next_target_kes, driver),
 	)
 
 
