@@ -44,6 +44,7 @@ from tuktuk_management.daraja.client import (
 from tuktuk_management.daraja.models import InvalidCallback
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
@@ -62,12 +63,12 @@ LOG_DOCTYPE = "TukTuk Callback Log"
 B2C_RESULT = "B2C Result"
 B2C_TIMEOUT = "B2C Timeout"
 
-# Callback log statuses of result/timeout bodies (the same words as for C2B).
-PROCESSED = "Processed"
-DUPLICATE = "Duplicate"
-CONFLICT = "Conflict"
-INVALID = "Invalid"
-LOG_WAITING = ("Received", "Failed")
+# Callback log statuses of result/timeout bodies.
+PROCESSED = LogStatus.PROCESSED
+DUPLICATE = LogStatus.DUPLICATE
+CONFLICT = LogStatus.CONFLICT
+INVALID = LogStatus.INVALID
+LOG_WAITING = LogStatus.WAITING
 
 STUCK_AFTER = timedelta(hours=1)  # Sent/Unknown longer than this: alert
 QUEUED_LEFT_AFTER = timedelta(minutes=2)  # Queued longer than this: the after-commit job was lost
@@ -708,9 +709,9 @@ def pending_result_logs(
 	assert 0 < limit <= BATCH_MAX
 	rows = db.sql(
 		"""select name, endpoint, raw_body from `tabTukTuk Callback Log`
-		where endpoint in (%s, %s) and status in ('Received', 'Failed') and attempts < %s
+		where endpoint in (%s, %s) and status in (%s, %s) and attempts < %s
 		order by received_at, name limit %s""",
-		(B2C_RESULT, B2C_TIMEOUT, attempts_max, limit),
+		(B2C_RESULT, B2C_TIMEOUT, *LogStatus.WAITING, attempts_max, limit),
 	)
 	return [(name, endpoint, raw_body) for name, endpoint, raw_body in rows]
 
