@@ -12,6 +12,7 @@ from tests.corrections_helpers import Injected, assert_books_clean, balances, fa
 from tests.factories import c2b_body, make_driver, make_vehicle, set_settings
 from tuktuk_management.ledger import c2b, corrections
 from tuktuk_management.ledger.corrections import CreditNote
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.postings import CorrectionRefused
 from tuktuk_management.ledger.settings import load_settings
 
@@ -39,7 +40,7 @@ def cancel(db, name: str, now=LATER, **kwargs):
 
 def pay(db, account: str, amount_kes: int, now) -> c2b.C2BOutcome:
 	outcome = c2b.process_confirmation(db, c2b_body(account, amount_kes), settings=load_settings(db), now=now)
-	assert outcome.status in (c2b.PROCESSED, c2b.UNALLOCATED), outcome
+	assert outcome.status in (LogStatus.PROCESSED, LogStatus.UNALLOCATED), outcome
 	return outcome
 
 

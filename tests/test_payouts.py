@@ -14,6 +14,7 @@ from tests.factories import c2b_body, driver_state, make_driver, make_vehicle, r
 from tuktuk_management.daraja.client import DarajaClient
 from tuktuk_management.ledger import accounts, c2b, payouts
 from tuktuk_management.ledger.callback_log import store_callback
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
@@ -51,7 +52,7 @@ def pay(db, account: str, amount_kes: int, clock: Clock | None = None) -> str | 
 		db, raw(c2b_body(account, amount_kes)), settings=load_settings(db), now=(clock or Clock())()
 	)
 	db.commit()
-	assert outcome.status == c2b.PROCESSED
+	assert outcome.status == LogStatus.PROCESSED
 	return outcome.payout
 
 

@@ -14,6 +14,7 @@ import pytest
 from tests.factories import c2b_body, driver_state, ledger_sum, make_driver, make_vehicle
 from tuktuk_management.ledger import accounts, c2b, reconcile
 from tuktuk_management.ledger.flags import parse_bool
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -326,7 +327,7 @@ def test_reconcile_with_fix_while_payments_arrive_finds_no_false_drift(db, db_ur
 		process.join(60)
 		assert process.exitcode == 0
 	statuses = [s for output in outputs for s in output]
-	assert statuses.count(c2b.PROCESSED) == len(bodies)
+	assert statuses.count(LogStatus.PROCESSED) == len(bodies)
 	assert statuses.count("Clean") == 15  # every reconciliation during the payments was clean
 	db.rollback()
 	assert reconcile.check_books(db).clean

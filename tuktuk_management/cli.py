@@ -23,19 +23,22 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tuktuk_management.ledger import c2b, payouts, reconcile
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
+	Outcome,
+	apply_logged,
 	process_logged_confirmation,
 	receive_logged,
 )
 from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE, close_day, due_business_date
 from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
@@ -44,13 +47,13 @@ RUNNER_USER = "runner"
 WORKERS_MAX = 64
 LINE_CHARS_MAX = 65_536
 SUMMARY_KEY = {
-	c2b.PROCESSED: "applied",
-	c2b.DUPLICATE: "duplicates",
-	c2b.CONFLICT: "conflicts",
-	c2b.UNALLOCATED: "unallocated",
-	c2b.INVALID: "invalid",
+	LogStatus.PROCESSED: "applied",
+	LogStatus.DUPLICATE: "duplicates",
+	LogStatus.CONFLICT: "conflicts",
+	LogStatus.UNALLOCATED: "unallocated",
+	LogStatus.INVALID: "invalid",
 	LogStatus.FAILED: "errors",
-	c2b.PAUSED: "pending",
+	LogStatus.RECEIVED: "pending",
 }
 SUMMARY_KEYS = ("received", "applied", "duplicates", "conflicts", "unallocated", "invalid", "errors")
 
@@ -95,15 +98,32 @@ def cmd_load(url: DatabaseURL, path: str) -> int:
 
 def handle_confirmation(db: MariaDB, raw_body: str, *, source_ip: str = "replay") -> str:
 	"""The webhook's flow after its token check; returns the callback log status."""
+	return _receive(
+		db,
+		C2B_CONFIRMATION,
+		raw_body,
+		source_ip,
+		lambda log, settings, now: process_logged_confirmation(db, log, raw_body, settings=settings, now=now),
+	)
+
+
+def _receive(
+	db: MariaDB,
+	endpoint: str,
+	raw_body: str,
+	source_ip: str,
+	process: Callable[[str, LedgerSettings, datetime], Outcome],
+) -> str:
+	"""Store, commit and apply one body with ``process(log, settings, now)``; the log status."""
 	settings = load_settings(db)
 	now = site_now(settings.site_timezone)
 	return receive_logged(
 		db,
-		endpoint=C2B_CONFIRMATION,
+		endpoint=endpoint,
 		raw_body=raw_body,
 		received_at=now,
 		source_ip=source_ip,
-		process=lambda log: process_logged_confirmation(db, log, raw_body, settings=settings, now=now),
+		apply=lambda log: apply_logged(db, log, lambda: process(log, settings, now), now=now),
 	).status
 
 
@@ -185,18 +205,15 @@ def driver_balances(db: MariaDB) -> list[dict]:
 
 def handle_result(db: MariaDB, raw_body: str, *, endpoint: str = payouts.B2C_RESULT) -> str:
 	"""The B2C result/timeout endpoint's flow after its token check; returns the log status."""
-	settings = load_settings(db)
-	now = site_now(settings.site_timezone)
-	return receive_logged(
+	return _receive(
 		db,
-		endpoint=endpoint,
-		raw_body=raw_body,
-		received_at=now,
-		source_ip="replay",
-		process=lambda log: payouts.process_logged_result(
+		endpoint,
+		raw_body,
+		"replay",
+		lambda log, settings, now: payouts.process_logged_result(
 			db, log, raw_body, endpoint=endpoint, now=now, settings=settings
 		),
-	).status
+	)
 
 
 def cmd_results(url: DatabaseURL, path: str, *, timeout: bool) -> int:

@@ -11,6 +11,7 @@ scheduled jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	receive_logged,
 )
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.tasks import enqueue_payout_job
 
@@ -57,25 +59,20 @@ def receive_confirmation(
 	after this, Frappe rolls the payment back and the stored body stays Received for the job.
 	"""
 	settings = settings or load_settings(frappe.db)
-	now = now_datetime()
-	logged = receive_logged(
-		frappe.db,
-		endpoint=C2B_CONFIRMATION,
-		raw_body=raw_body,
-		received_at=now,
-		source_ip=source_ip,
-		process=lambda log: process_logged_confirmation(frappe.db, log, raw_body, settings=settings, now=now),
-		on_applied=_confirmation_applied,
-		on_failed=_confirmation_failed,
-		commit=commit,
+	logged = _receive(
+		C2B_CONFIRMATION,
+		raw_body,
+		source_ip,
+		lambda log, now: apply_confirmation_log(log, raw_body, settings=settings, now=now, commit=commit),
 	)
 	return ConfirmationResult(logged.log, logged.status, _transaction(logged), models.confirmation_ack())
 
 
 def apply_confirmation_log(
-	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime
+	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime, commit: bool = True
 ) -> Logged[c2b.C2BOutcome]:
-	"""Apply one stored confirmation again in its own unit of work and commit (the scheduled job).
+	"""Apply one stored confirmation in its own unit of work and commit (see ``receive_confirmation``
+	for ``commit``): the webhook right after storing it, the scheduled job for one left behind.
 
 	The core claims the log first and skips it unless still Received or Failed, so the webhook
 	and the job never apply (and re-mark) the same log twice.
@@ -87,6 +84,22 @@ def apply_confirmation_log(
 		now=now,
 		on_applied=_confirmation_applied,
 		on_failed=_confirmation_failed,
+		commit=commit,
+	)
+
+
+def _receive(
+	endpoint: str, stored_body: bytes | str, source_ip: str, apply: Callable[[str, datetime], Logged]
+) -> Logged:
+	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body."""
+	now = now_datetime()
+	return receive_logged(
+		frappe.db,
+		endpoint=endpoint,
+		raw_body=stored_body,
+		received_at=now,
+		source_ip=source_ip,
+		apply=lambda log: apply(log, now),
 	)
 
 
@@ -102,12 +115,9 @@ def _confirmation_applied(log: str, outcome: c2b.C2BOutcome) -> None:
 		# Sent by a background job once this transaction commits: never inside this request, never
 		# while the driver's row lock is held, never for a payment that rolled back.
 		enqueue_payout_job(outcome.payout)
-	if outcome.status == c2b.CONFLICT:
-		frappe.log_error(
-			title=C2B_CONFLICT_TITLE,
-			message=f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}",
-			reference_doctype=LOG_DOCTYPE,
-			reference_name=log,
+	if outcome.status == LogStatus.CONFLICT:
+		_log_error(
+			log, C2B_CONFLICT_TITLE, f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}"
 		)
 
 
@@ -122,28 +132,22 @@ def receive_result(
 	endpoint: str,
 	source_ip: str,
 	settings: LedgerSettings,
-) -> str:
+) -> Logged[payouts.PayoutOutcome]:
 	"""Store a B2C result/timeout body (``stored_body``, committed), apply ``raw_body`` under the
-	payout row lock, mark its log and commit; the log status."""
-	now = now_datetime()
-	return receive_logged(
-		frappe.db,
-		endpoint=endpoint,
-		raw_body=stored_body,
-		received_at=now,
-		source_ip=source_ip,
-		process=lambda log: payouts.process_logged_result(
-			frappe.db, log, raw_body, endpoint=endpoint, now=now, settings=settings
-		),
-		on_applied=_result_applied,
-		on_failed=_result_failed,
-	).status
+	payout row lock, mark its log and commit."""
+	return _receive(
+		endpoint,
+		stored_body,
+		source_ip,
+		lambda log, now: apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now),
+	)
 
 
 def apply_result_log(
 	log: str, raw_body: bytes | str, *, endpoint: str, settings: LedgerSettings, now: datetime
-) -> str:
-	"""Apply one stored result/timeout body again in its own unit of work and commit; the log status."""
+) -> Logged[payouts.PayoutOutcome]:
+	"""Apply one stored result/timeout body in its own unit of work and commit; the log status (the
+	webhook right after storing it, the scheduled job for one left behind)."""
 	return apply_logged(
 		frappe.db,
 		log,
@@ -153,17 +157,15 @@ def apply_result_log(
 		now=now,
 		on_applied=_result_applied,
 		on_failed=_result_failed,
-	).status
+	)
 
 
 def _result_applied(log: str, outcome: payouts.PayoutOutcome) -> None:
 	if outcome.status == payouts.CONFLICT:
-		frappe.log_error(
-			title=B2C_CONFLICT_TITLE,
-			message=f"Payout {outcome.payout} (callback log {log}): {outcome.reason}. Check the M-Pesa statement.",
-			reference_doctype=LOG_DOCTYPE,
-			reference_name=log,
+		message = (
+			f"Payout {outcome.payout} (callback log {log}): {outcome.reason}. Check the M-Pesa statement."
 		)
+		_log_error(log, B2C_CONFLICT_TITLE, message)
 
 
 def _result_failed(log: str, exc: Exception) -> None:
@@ -172,9 +174,8 @@ def _result_failed(log: str, exc: Exception) -> None:
 
 def log_callback_error(log: str, exc: BaseException, *, title: str) -> None:
 	"""An Error Log (fixed ``title``) for a callback that failed, with the traceback being handled."""
-	frappe.log_error(
-		title=title,
-		message=f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
-		reference_doctype=LOG_DOCTYPE,
-		reference_name=log,
-	)
+	_log_error(log, title, f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}")
+
+
+def _log_error(log: str, title: str, message: str) -> None:
+	frappe.log_error(title=title, message=message, reference_doctype=LOG_DOCTYPE, reference_name=log)

@@ -180,7 +180,9 @@ def process_payouts(batch_size_max: int = payouts.BATCH_MAX) -> dict[str, int]:
 	settings = load_settings(frappe.db)
 	for log, endpoint, raw_body in payouts.pending_result_logs(frappe.db, limit=batch_size_max):
 		# apply_result_log commits after each body: a job-chunk boundary.
-		status = apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now_datetime())
+		status = apply_result_log(
+			log, raw_body, endpoint=endpoint, settings=settings, now=now_datetime()
+		).status
 		counts[f"result:{status}"] = counts.get(f"result:{status}", 0) + 1
 	client = daraja_client()
 	if client is None:

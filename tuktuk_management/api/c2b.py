@@ -27,10 +27,11 @@ from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	C2B_VALIDATION,
-	REJECTED,
+	apply_logged,
 	mark_callback,
 	receive_logged,
 )
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.stored_callbacks import log_callback_error, receive_confirmation
 
@@ -89,8 +90,13 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		raw_body=truncated(raw_body),
 		received_at=now,
 		source_ip=source_ip,
-		process=lambda log: _decide(log, raw_body, settings, now),
-		on_failed=lambda log, exc: log_callback_error(log, exc, title=VALIDATION_FAILED_TITLE),
+		apply=lambda log: apply_logged(
+			frappe.db,
+			log,
+			lambda: _decide(log, raw_body, settings, now),
+			now=now,
+			on_failed=lambda log, exc: log_callback_error(log, exc, title=VALIDATION_FAILED_TITLE),
+		),
 	)
 	# A failed decision: we cannot vouch for the payment, so reject it (the money does not move).
 	return models.validation_reply(logged.outcome.code if logged.outcome else models.OTHER_ERROR)
@@ -98,6 +104,6 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 
 def _decide(log: str, raw_body: bytes, settings: LedgerSettings, now: datetime) -> _Decision:
 	code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
-	status = c2b.PROCESSED if code == models.ACCEPT else REJECTED
+	status = LogStatus.PROCESSED if code == models.ACCEPT else LogStatus.REJECTED
 	mark_callback(frappe.db, log, status=status, now=now, error=reason)
 	return _Decision(status, code)

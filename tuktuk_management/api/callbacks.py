@@ -20,7 +20,8 @@ from frappe.utils.password import get_decrypted_password
 from werkzeug.wrappers import Response
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger.callback_log import REJECTED, store_callback
+from tuktuk_management.ledger.callback_log import store_callback
+from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
 
 HTTP_OK = 200
@@ -56,7 +57,7 @@ def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call
 		raw_body=truncated(raw_body),
 		received_at=now_datetime(),
 		source_ip=source_ip,
-		status=REJECTED,
+		status=LogStatus.REJECTED,
 		error=refusal,
 	)
 	frappe.db.commit()  # the refused call is on record; nothing else happens

@@ -44,13 +44,6 @@ from tuktuk_management.ledger.writer import (
 
 SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
 
-# Outcome statuses: each is stored as the TukTuk Callback Log status.
-PROCESSED = LogStatus.PROCESSED
-DUPLICATE = LogStatus.DUPLICATE
-CONFLICT = LogStatus.CONFLICT
-UNALLOCATED = LogStatus.UNALLOCATED
-INVALID = LogStatus.INVALID
-PAUSED = LogStatus.RECEIVED  # processing paused: the log waits for the scheduled job
 
 PAYMENT = "Payment"
 REPAYMENT = "Repayment"
@@ -236,13 +229,13 @@ def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutco
 		differences.append("account number")
 	if differences:
 		return C2BOutcome(
-			CONFLICT,
+			LogStatus.CONFLICT,
 			trans_id=callback.TransID,
 			transaction=name,
 			driver=driver,
 			reason=f"TransID already recorded with a different {' and '.join(differences)}; not applied",
 		)
-	return C2BOutcome(DUPLICATE, trans_id=callback.TransID, transaction=name, driver=driver)
+	return C2BOutcome(LogStatus.DUPLICATE, trans_id=callback.TransID, transaction=name, driver=driver)
 
 
 @dataclass(frozen=True)
@@ -275,11 +268,13 @@ def prepare_confirmation(db: Database, body: bytes | str | dict, *, settings: Le
 	try:
 		callback = models.parse_c2b(body)
 	except models.InvalidCallback as exc:
-		return Prepared(C2BOutcome(INVALID, trans_id=models.trans_id_of(body), reason=exc.reason))
+		return Prepared(C2BOutcome(LogStatus.INVALID, trans_id=models.trans_id_of(body), reason=exc.reason))
 	if settings.mpesa_paybill and callback.BusinessShortCode != settings.mpesa_paybill:
 		return Prepared(
 			C2BOutcome(
-				INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill"
+				LogStatus.INVALID,
+				trans_id=callback.TransID,
+				reason="BusinessShortCode is not the configured paybill",
 			)
 		)
 	looked_up = _look_up(db, callback.account_reference, callback.TransID)
@@ -372,7 +367,7 @@ class _Plan:
 
 	@property
 	def driver(self) -> str | None:
-		return self.route.driver if self.status == PROCESSED else None
+		return self.route.driver if self.status == LogStatus.PROCESSED else None
 
 	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
 		return C2BOutcome(
@@ -382,7 +377,7 @@ class _Plan:
 			driver=self.driver,
 			split=self.split,
 			payout=payout,
-			reason=self.route.reason if self.status == UNALLOCATED else "",
+			reason=self.route.reason if self.status == LogStatus.UNALLOCATED else "",
 		)
 
 	def transaction_fields(self) -> tuple:
@@ -391,12 +386,12 @@ class _Plan:
 		split = self.split
 		return (
 			self.route.kind,
-			"Completed" if self.status == PROCESSED else "Unallocated",
+			"Completed" if self.status == LogStatus.PROCESSED else "Unallocated",
 			self.driver,
 			split.target_contribution_kes if split else 0,
 			split.driver_share_kes if split else 0,
 			split.deposit_contribution_kes if split else 0,
-			self.route.reason if self.status == UNALLOCATED else None,
+			self.route.reason if self.status == LogStatus.UNALLOCATED else None,
 		)
 
 
@@ -417,14 +412,14 @@ def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: Ledger
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 	if route.kind == SUSPENSE_ROUTE or row is None:
-		return _Plan(route, UNALLOCATED, None, 0, 0)
+		return _Plan(route, LogStatus.UNALLOCATED, None, 0, 0)
 	target_kes = effective_target_kes(
 		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
 	)
 	split = split_for(route.kind, row, amount_kes, target_kes, settings)
 	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
 	payout_kes = split.driver_share_kes if settings.instant_payouts_enabled else 0
-	return _Plan(route, PROCESSED, split, target_kes, payout_kes)
+	return _Plan(route, LogStatus.PROCESSED, split, target_kes, payout_kes)
 
 
 def _insert_transaction(

@@ -28,10 +28,6 @@ C2B_VALIDATION = "C2B Validation"
 B2C_RESULT = "B2C Result"
 B2C_TIMEOUT = "B2C Timeout"
 
-RECEIVED = LogStatus.RECEIVED
-FAILED = LogStatus.FAILED
-REJECTED = LogStatus.REJECTED
-
 STORED_BODY_CHARS_MAX = models.CALLBACK_BODY_BYTES_MAX  # a longer body is Invalid anyway
 REJECTED_BODY_CHARS_MAX = 4_096
 ERROR_CHARS_MAX = 1_000
@@ -50,7 +46,7 @@ def store_callback(
 	raw_body: bytes | str,
 	received_at: datetime,
 	source_ip: str | None = None,
-	status: str = RECEIVED,
+	status: str = LogStatus.RECEIVED,
 	error: str = "",
 	user: str = "Guest",
 ) -> str:
@@ -62,7 +58,7 @@ def store_callback(
 	well-formed TransID. The caller commits.
 	"""
 	text = raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
-	text = text[: REJECTED_BODY_CHARS_MAX if status == REJECTED else STORED_BODY_CHARS_MAX]
+	text = text[: REJECTED_BODY_CHARS_MAX if status == LogStatus.REJECTED else STORED_BODY_CHARS_MAX]
 	name = new_name()
 	received = sql_datetime(received_at)
 	db.sql(
@@ -73,7 +69,7 @@ def store_callback(
 			status,
 			received,
 			(source_ip or "")[:140],
-			models.trans_id_of(text) if status != REJECTED else "",
+			models.trans_id_of(text) if status != LogStatus.REJECTED else "",
 			0,
 			error[:ERROR_CHARS_MAX],
 			text,
@@ -143,7 +139,7 @@ def process_logged_confirmation(
 	savepoint here and a failure leaves its partial writes to that rollback.
 	"""
 	if settings.processing_paused:
-		return c2b.C2BOutcome(c2b.PAUSED, trans_id=models.trans_id_of(raw_body))
+		return c2b.C2BOutcome(LogStatus.RECEIVED, trans_id=models.trans_id_of(raw_body))
 	prepared = c2b.prepare_confirmation(db, raw_body, settings=settings)
 	if not claim_callback(db, name, prepared.outcome, now=now):
 		return _already_handled(db, name, raw_body)
@@ -189,7 +185,7 @@ def _log_fields(outcome: c2b.C2BOutcome) -> tuple:
 
 def mark_failed(db: Database, name: str, exc: BaseException, *, now: datetime) -> None:
 	"""Record an unexpected processing error (class and message, no traceback) as Failed."""
-	mark_callback(db, name, status=FAILED, now=now, error=f"{type(exc).__name__}: {exc}")
+	mark_callback(db, name, status=LogStatus.FAILED, now=now, error=f"{type(exc).__name__}: {exc}")
 
 
 def pending_confirmations(db: Database, *, limit: int = PENDING_BATCH_MAX) -> list[tuple[str, str]]:
@@ -242,31 +238,17 @@ def receive_logged(
 	raw_body: bytes | str,
 	received_at: datetime,
 	source_ip: str,
-	process: Callable[[str], OutcomeT],
-	on_applied: Callable[[str, OutcomeT], None] | None = None,
-	on_failed: Callable[[str, Exception], None] | None = None,
-	commit: bool = True,
+	apply: Callable[[str], Logged[OutcomeT]],
 ) -> Logged[OutcomeT]:
-	"""Store ``raw_body`` in a new TukTuk Callback Log and commit (raw first), then apply it.
-
-	process: called with the log's name; applies the body and marks the log (see
-	:func:`apply_logged` for it and the other arguments).
-	"""
+	"""Store ``raw_body`` in a new TukTuk Callback Log and commit (raw first), then ``apply(log)``:
+	:func:`apply_logged` with the endpoint's processor."""
 	log = store_callback(
 		db, endpoint=endpoint, raw_body=raw_body, received_at=received_at, source_ip=source_ip
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
 	db.commit()  # unit-of-work boundary: the raw body is stored before any processing
-	return apply_logged(
-		db,
-		log,
-		lambda: process(log),
-		now=received_at,
-		on_applied=on_applied,
-		on_failed=on_failed,
-		commit=commit,
-	)
+	return apply(log)
 
 
 def apply_logged(
@@ -297,7 +279,7 @@ def apply_logged(
 		if on_failed:
 			on_failed(log, exc)
 		db.commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
-		return Logged(log, FAILED)
+		return Logged(log, LogStatus.FAILED)
 	if on_applied:
 		on_applied(log, outcome)
 	if commit:
