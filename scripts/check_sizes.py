@@ -32,10 +32,12 @@ def check(paths: list[Path]) -> list[str]:
 					problems.append(
 						f"{file}:{node.lineno}: function {node.name} has {size} lines (max {FUNCTION_LINES_MAX})"
 					)
-	print("\n".join(problems + [f"{len(files)} modules checked, {len(problems)} over the limits"]))
+	print("\n".join([*problems, f"{len(files)} modules checked, {len(problems)} over the limits"]))
 	return problems
 
 
 if __name__ == "__main__":
-	targets = [Path(arg) for arg in sys.argv[1:]] or [Path(__file__).resolve().parent.parent / "tuktuk_management/ledger"]
+	targets = [Path(arg) for arg in sys.argv[1:]] or [
+		Path(__file__).resolve().parent.parent / "tuktuk_management/ledger"
+	]
 	sys.exit(1 if check(targets) else 0)

@@ -37,6 +37,7 @@ from tuktuk_management.ledger.close import (
 )
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def pay(db, account: str, amount_kes: int, when: datetime) -> c2b.C2BOutcome:
 		db, c2b_body(account, amount_kes), settings=load_settings(db), now=when
 	)
 	db.commit()
-	assert outcome.status == c2b.PROCESSED, outcome
+	assert outcome.status == LogStatus.PROCESSED, outcome
 	return outcome
 
 
@@ -367,7 +368,7 @@ def test_close_racing_with_payments_loses_nothing(db, db_url):
 	# day 1 is paid in full before its close; day 2's payments race with the close of day 1
 	first = context.Process(target=_pay_many, args=(db_url, day1_payments, 0, results))
 	first.start()
-	assert set(results.get(timeout=120)) == {c2b.PROCESSED}
+	assert set(results.get(timeout=120)) == {LogStatus.PROCESSED}
 	first.join(30)
 	chunks = [day2_payments[i::3] for i in range(3)]
 	payers = [
@@ -382,7 +383,7 @@ def test_close_racing_with_payments_loses_nothing(db, db_url):
 		assert process.exitcode == 0
 	summary = next(o for o in outputs if isinstance(o, dict))
 	assert summary["drivers_closed"] == 3 and summary["errors"] == []
-	assert [s for o in outputs if isinstance(o, list) for s in o] == [c2b.PROCESSED] * 120
+	assert [s for o in outputs if isinstance(o, list) for s in o] == [LogStatus.PROCESSED] * 120
 	db.rollback()
 
 	contributions: dict[tuple[str, bool], int] = {}

@@ -23,9 +23,9 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
-from tuktuk_management.api.c2b import receive_confirmation
 from tuktuk_management.ledger.flags import parse_bool
 from tuktuk_management.standalone.fleet import load_fixtures
+from tuktuk_management.stored_callbacks import receive_confirmation
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 DARAJA_TIMEZONE = "Africa/Nairobi"

@@ -30,7 +30,7 @@ from typing import Any
 from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database, in_savepoint, is_duplicate_entry
 from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
-from tuktuk_management.ledger.journal_body import (
+from tuktuk_management.ledger.journal_body import (  # parsing names stay importable from here
 	IDEMPOTENCY_KEY_CHARS_MAX,
 	JOURNAL_ACCOUNTS,
 	LINE_REMARKS_CHARS_MAX,
@@ -52,7 +52,7 @@ from tuktuk_management.ledger.postings import (
 )
 from tuktuk_management.ledger.rows import insert_statement, new_name, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import PostingLine, post_voucher
+from tuktuk_management.ledger.writer import post_voucher
 
 JOURNAL_DOCTYPE = doctypes.JOURNAL
 LINE_DOCTYPE = doctypes.JOURNAL_LINE

@@ -1,11 +1,28 @@
-"""The status words of TukTuk Payout and TukTuk Transaction, defined once.
+"""The status words of TukTuk Callback Log, TukTuk Payout and TukTuk Transaction, defined once.
 
 Each class holds the options of one Select field as plain ``str`` constants (so they go into
 SQL parameters, JSON and ``==`` comparisons with stored values unchanged) plus the groups the
-flows ask about. The words match the DocType JSON options exactly.
+flows ask about. The words match the DocType JSON options exactly. A C2B confirmation's outcome
+and a B2C result's outcome are stored as the callback log's status, so ``ledger.c2b`` and
+``ledger.payouts`` name their outcomes with :class:`LogStatus` words.
 """
 
 from __future__ import annotations
+
+
+class LogStatus:
+	"""TukTuk Callback Log ``status``: what became of one stored callback."""
+
+	RECEIVED = "Received"  # stored, not applied yet (or processing is paused)
+	PROCESSED = "Processed"
+	DUPLICATE = "Duplicate"
+	CONFLICT = "Conflict"
+	UNALLOCATED = "Unallocated"
+	INVALID = "Invalid"
+	FAILED = "Failed"  # an unexpected error; the scheduled job retries it
+	REJECTED = "Rejected"  # refused caller (token or IP), or a validation call that was refused
+	ALL = (RECEIVED, PROCESSED, DUPLICATE, CONFLICT, UNALLOCATED, INVALID, FAILED, REJECTED)
+	WAITING = (RECEIVED, FAILED)  # still to apply: the only statuses a claim takes
 
 
 class PayoutStatus:

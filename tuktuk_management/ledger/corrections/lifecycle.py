@@ -55,29 +55,6 @@ def plan_credit_note(db: Database, note: CreditNote, *, settings: LedgerSettings
 	return plan_locked(db, note, locked, settings)
 
 
-def submit_credit_note(
-	db: Database,
-	note: CreditNote,
-	*,
-	settings: LedgerSettings,
-	now: datetime,
-	user: str = "Administrator",
-	on_step: Callable[[str], None] | None = None,
-) -> CreditNotePosting:
-	"""Insert a submitted credit note row and post it, as one unit (the standalone path).
-
-	Under Frappe the document is inserted by Frappe and :func:`post_credit_note` runs from
-	``on_submit``. on_step is called with "document_inserted", then the writer's steps, then
-	"document_updated". Never commits; on error rolls back to its savepoint.
-	"""
-	check_fields(note)
-	with in_savepoint(db, SAVEPOINT):
-		_insert_row(db, note, now=now, user=user)
-		(on_step or (lambda _name: None))("document_inserted")
-		posting = post_credit_note(db, note, settings=settings, now=now, user=user, on_step=on_step)
-	return posting
-
-
 def post_credit_note(
 	db: Database,
 	note: CreditNote,
@@ -132,38 +109,6 @@ def post_credit_note(
 		payout,
 		plan.payouts_to_cancel,
 	)
-
-
-def cancel_credit_note(
-	db: Database,
-	name: str,
-	*,
-	settings: LedgerSettings,
-	now: datetime,
-	user: str = "Administrator",
-	on_step: Callable[[str], None] | None = None,
-) -> CreditNotePosting:
-	"""Cancel a submitted credit note: mark it cancelled (docstatus 2) and reverse its posting.
-
-	The standalone path; under Frappe, ``on_cancel`` calls :func:`reverse_credit_note` after
-	Frappe has set the docstatus. Raises :class:`CorrectionRefused` if it is not submitted.
-	"""
-	with in_savepoint(db, SAVEPOINT):
-		rows = db.sql(f"select docstatus from `tab{CREDIT_NOTE_DOCTYPE}` where name = %s for update", (name,))
-		if not rows:
-			raise NotFound(f"Credit note {name} does not exist.")
-		if rows[0][0] != 1:
-			raise CorrectionRefused(
-				f"Credit note {name} is not submitted; only a submitted one is cancelled."
-			)
-		db.sql(
-			f"update `tab{CREDIT_NOTE_DOCTYPE}` set docstatus = 2, modified = %s, modified_by = %s "
-			"where name = %s",
-			(now, user, name),
-		)
-		(on_step or (lambda _name: None))("document_cancelled")
-		posting = reverse_credit_note(db, name, settings=settings, now=now, user=user, on_step=on_step)
-	return posting
 
 
 def reverse_credit_note(
@@ -252,26 +197,6 @@ def _undo_payment_reversal(
 	return payout
 
 
-def _insert_row(db: Database, note: CreditNote, *, now: datetime, user: str) -> None:
-	values = (
-		note.correction_type,
-		note.driver,
-		note.amount_kes,
-		note.transaction,
-		note.refund_mode,
-		note.driver_account,
-		note.direction,
-		note.counter_account,
-		note.reason_code,
-		note.remarks,
-	)
-	standard = standard_values(note.name, now, user)
-	db.sql(
-		insert_statement(CREDIT_NOTE_DOCTYPE, CREDIT_NOTE_COLUMNS),
-		(*standard[:5], 1, *standard[6:], *values),  # docstatus 1: submitted
-	)
-
-
 def _lock_driver(db: Database, driver: str) -> LockedDrivers:
 	locked = lock_drivers(db, [driver])
 	if driver not in locked:
@@ -312,3 +237,91 @@ def _cancel_unpaid_payouts(
 			(CANCELLED, now, user, name),
 		)
 	return to_cancel
+
+
+# The standalone path: the document is inserted or cancelled here, then posted or reversed, as
+# one unit (under Frappe, the controller's on_submit/on_cancel call post/reverse instead).
+
+
+def submit_credit_note(
+	db: Database,
+	note: CreditNote,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str = "Administrator",
+	on_step: Callable[[str], None] | None = None,
+) -> CreditNotePosting:
+	"""Insert a submitted credit note row and post it, as one unit (the standalone path).
+
+	Under Frappe the document is inserted by Frappe and :func:`post_credit_note` runs from
+	``on_submit``. on_step is called with "document_inserted", then the writer's steps, then
+	"document_updated". Never commits; on error rolls back to its savepoint.
+	"""
+	check_fields(note)
+	with in_savepoint(db, SAVEPOINT):
+		_insert_row(db, note, now=now, user=user, on_step=on_step)
+		return post_credit_note(db, note, settings=settings, now=now, user=user, on_step=on_step)
+
+
+def cancel_credit_note(
+	db: Database,
+	name: str,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str = "Administrator",
+	on_step: Callable[[str], None] | None = None,
+) -> CreditNotePosting:
+	"""Cancel a submitted credit note: mark it cancelled (docstatus 2) and reverse its posting.
+
+	The standalone path; under Frappe, ``on_cancel`` calls :func:`reverse_credit_note` after
+	Frappe has set the docstatus. Raises :class:`CorrectionRefused` if it is not submitted.
+	"""
+	with in_savepoint(db, SAVEPOINT):
+		_mark_cancelled(db, name, now=now, user=user, on_step=on_step)
+		return reverse_credit_note(db, name, settings=settings, now=now, user=user, on_step=on_step)
+
+
+def _insert_row(
+	db: Database, note: CreditNote, *, now: datetime, user: str, on_step: Callable[[str], None] | None
+) -> None:
+	"""Insert the credit note row as submitted (docstatus 1; step "document_inserted")."""
+	values = (
+		note.correction_type,
+		note.driver,
+		note.amount_kes,
+		note.transaction,
+		note.refund_mode,
+		note.driver_account,
+		note.direction,
+		note.counter_account,
+		note.reason_code,
+		note.remarks,
+	)
+	standard = standard_values(note.name, now, user)
+	db.sql(
+		insert_statement(CREDIT_NOTE_DOCTYPE, CREDIT_NOTE_COLUMNS),
+		(*standard[:5], 1, *standard[6:], *values),  # docstatus 1: submitted
+	)
+	if on_step:
+		on_step("document_inserted")
+
+
+def _mark_cancelled(
+	db: Database, name: str, *, now: datetime, user: str, on_step: Callable[[str], None] | None
+) -> None:
+	"""Lock a submitted credit note and set docstatus 2 (step "document_cancelled"); refused
+	unless it is submitted."""
+	rows = db.sql(f"select docstatus from `tab{CREDIT_NOTE_DOCTYPE}` where name = %s for update", (name,))
+	if not rows:
+		raise NotFound(f"Credit note {name} does not exist.")
+	if rows[0][0] != 1:
+		raise CorrectionRefused(f"Credit note {name} is not submitted; only a submitted one is cancelled.")
+	db.sql(
+		f"update `tab{CREDIT_NOTE_DOCTYPE}` set docstatus = 2, modified = %s, modified_by = %s "
+		"where name = %s",
+		(now, user, name),
+	)
+	if on_step:
+		on_step("document_cancelled")

@@ -7,26 +7,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.payouts.state import (
 	BATCH_MAX,
-	FAILED,
-	PAID,
-	PAYOUT_DOCTYPE,
-	QUEUED,
 	QUEUED_LEFT_AFTER,
 	RESOLVE_ATTEMPTS_MAX,
-	SENT,
 	SENT_QUERY_AFTER,
 	STATUS_QUERY_INTERVAL,
 	STUCK_AFTER,
-	UNKNOWN,
 	UNKNOWN_RESOLVE_AFTER,
 	attempts_max,
 )
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import PayoutStatus
 
 
 def _names(db: Database, where: str, values: tuple, limit: int) -> list[str]:
@@ -42,7 +37,9 @@ def _names(db: Database, where: str, values: tuple, limit: int) -> list[str]:
 
 def queued_left_behind(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> list[str]:
 	"""Queued payouts older than QUEUED_LEFT_AFTER (their after-commit job was lost or failed)."""
-	return _names(db, "status = %s and queued_at <= %s", (QUEUED, now - QUEUED_LEFT_AFTER), limit)
+	return _names(
+		db, "status = %s and queued_at <= %s", (PayoutStatus.QUEUED, now - QUEUED_LEFT_AFTER), limit
+	)
 
 
 def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: int = BATCH_MAX) -> list[str]:
@@ -50,7 +47,7 @@ def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: 
 	return _names(
 		db,
 		"status = %s and final_failure = 0 and attempts < %s and next_attempt_at is not null and next_attempt_at <= %s",
-		(FAILED, attempts_max(settings), now),
+		(PayoutStatus.FAILED, attempts_max(settings), now),
 		limit,
 	)
 
@@ -65,9 +62,9 @@ def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> lis
 			or (status = %s and coalesce(sent_at, last_attempt_at, queued_at) <= %s))
 		and (status_checked_at is null or status_checked_at <= %s) and resolve_attempts < %s""",
 		(
-			UNKNOWN,
+			PayoutStatus.UNKNOWN,
 			now - UNKNOWN_RESOLVE_AFTER,
-			SENT,
+			PayoutStatus.SENT,
 			now - SENT_QUERY_AFTER,
 			now - STATUS_QUERY_INTERVAL,
 			RESOLVE_ATTEMPTS_MAX,
@@ -84,7 +81,7 @@ def stuck_payouts(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> lis
 		"""select name, driver, amount, status, coalesce(last_attempt_at, sent_at, queued_at) as since, last_error
 		from `tabTukTuk Payout` where status in (%s, %s) and coalesce(last_attempt_at, sent_at, queued_at) <= %s
 		order by since, name limit %s""",
-		(SENT, UNKNOWN, now - STUCK_AFTER, limit),
+		(PayoutStatus.SENT, PayoutStatus.UNKNOWN, now - STUCK_AFTER, limit),
 	)
 	return [
 		{
@@ -114,7 +111,7 @@ def payout_ledger_mismatches(db: Database, *, limit: int = 1_000) -> list[dict]:
 		where (p.status = %s and (coalesce(l.b2c_kes, 0) <> p.amount or coalesce(l.payable_kes, 0) <> p.amount))
 			or (p.status <> %s and l.voucher_no is not null)
 		limit {int(limit)}""",
-		(accounts.B2C, accounts.PAYABLE, PAYOUT_DOCTYPE, PAID, PAID),
+		(accounts.B2C, accounts.PAYABLE, doctypes.PAYOUT, PayoutStatus.PAID, PayoutStatus.PAID),
 	)
 	return [
 		{"payout": name, "status": status, "amount_kes": to_kes(amount), "ledger_b2c_kes": to_kes(b2c)}

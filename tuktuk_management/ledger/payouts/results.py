@@ -18,11 +18,6 @@ from tuktuk_management.ledger.drivers import lock_drivers
 from tuktuk_management.ledger.payouts.state import (
 	BATCH_MAX,
 	ERROR_CHARS_MAX,
-	IN_FLIGHT,
-	PAID,
-	PAYOUT_DOCTYPE,
-	QUEUED,
-	UNKNOWN,
 	PayoutOutcome,
 	PayoutRow,
 	current_attempt,
@@ -31,18 +26,12 @@ from tuktuk_management.ledger.payouts.state import (
 	update_payout,
 )
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import LogStatus, PayoutStatus
 from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 LOG_DOCTYPE = doctypes.CALLBACK_LOG
 B2C_RESULT = "B2C Result"
 B2C_TIMEOUT = "B2C Timeout"
-
-# Callback log statuses of result/timeout bodies (the same words as for C2B).
-PROCESSED = "Processed"
-DUPLICATE = "Duplicate"
-CONFLICT = "Conflict"
-INVALID = "Invalid"
-LOG_WAITING = ("Received", "Failed")
 
 
 def _find_payout_for_result(
@@ -86,14 +75,14 @@ def mark_paid(
 	step = on_step or (lambda _name: None)
 	existing = db.sql(
 		"select count(*) from `tabTukTuk Ledger Entry` where voucher_type = %s and voucher_no = %s",
-		(PAYOUT_DOCTYPE, row.name),
+		(doctypes.PAYOUT, row.name),
 	)[0][0]
 	assert not existing, f"payout {row.name} already has ledger lines"
 	locked = lock_drivers(db, [row.driver])
 	step("driver_locked")
 	post_voucher(
 		db,
-		voucher_type=PAYOUT_DOCTYPE,
+		voucher_type=doctypes.PAYOUT,
 		voucher_no=row.name,
 		lines=[
 			PostingLine(accounts.PAYABLE, debit_kes=row.amount_kes, party=row.driver),
@@ -109,7 +98,7 @@ def mark_paid(
 		db,
 		row.name,
 		now,
-		status=PAID,
+		status=PayoutStatus.PAID,
 		receipt=receipt[:140],
 		result_code=result_code[:140],
 		result_desc=result_desc[:ERROR_CHARS_MAX],
@@ -142,15 +131,15 @@ def apply_result(
 	try:
 		result = daraja_b2c.parse_result(body)
 	except InvalidCallback as exc:
-		return PayoutOutcome(None, INVALID, reason=exc.reason)
+		return PayoutOutcome(None, LogStatus.INVALID, reason=exc.reason)
 	name, attempt, is_status = _find_payout_for_result(db, result)
 	if name is None:
 		return PayoutOutcome(
-			None, INVALID, reason="no payout has this OriginatorConversationID/ConversationID"
+			None, LogStatus.INVALID, reason="no payout has this OriginatorConversationID/ConversationID"
 		)
 	row = read_payout(db, name, for_update=True)
 	if row is None:
-		return PayoutOutcome(name, INVALID, reason="no payout has this OriginatorConversationID")
+		return PayoutOutcome(name, LogStatus.INVALID, reason="no payout has this OriginatorConversationID")
 	step("payout_locked")
 	current = current_attempt(row)
 	if endpoint == B2C_TIMEOUT:
@@ -161,12 +150,16 @@ def apply_result(
 		return _apply_success(db, row, result, now=now, on_step=on_step)
 	# A failure result.
 	if attempt is not None and attempt < current:
-		return PayoutOutcome(name, DUPLICATE, reason="failure of an earlier attempt", driver=row.driver)
-	if row.status not in IN_FLIGHT and row.status != QUEUED:
-		return PayoutOutcome(name, DUPLICATE, reason=f"payout is already {row.status}", driver=row.driver)
+		return PayoutOutcome(
+			name, LogStatus.DUPLICATE, reason="failure of an earlier attempt", driver=row.driver
+		)
+	if row.status not in PayoutStatus.IN_FLIGHT and row.status != PayoutStatus.QUEUED:
+		return PayoutOutcome(
+			name, LogStatus.DUPLICATE, reason=f"payout is already {row.status}", driver=row.driver
+		)
 	update_payout(db, name, now, **failure_values(row, result.ResultCode, result.ResultDesc, now, settings))
 	step("payout_marked")
-	return PayoutOutcome(name, PROCESSED, changed=True, reason="failed", driver=row.driver)
+	return PayoutOutcome(name, LogStatus.PROCESSED, changed=True, reason="failed", driver=row.driver)
 
 
 def _apply_timeout(
@@ -174,19 +167,19 @@ def _apply_timeout(
 ) -> PayoutOutcome:
 	"""A B2C Timeout for the current attempt of an in-flight payout: Unknown again, to be
 	resolved by Transaction Status; anything else is a Duplicate."""
-	if row.status in IN_FLIGHT and (attempt is None or attempt == current):
+	if row.status in PayoutStatus.IN_FLIGHT and (attempt is None or attempt == current):
 		update_payout(
 			db,
 			row.name,
 			now,
-			status=UNKNOWN,
+			status=PayoutStatus.UNKNOWN,
 			status_checked_at=None,
 			last_error="Daraja queue timeout (B2C Timeout)",
 		)
 		return PayoutOutcome(
-			row.name, PROCESSED, changed=True, reason="timed out: resolved by Transaction Status"
+			row.name, LogStatus.PROCESSED, changed=True, reason="timed out: resolved by Transaction Status"
 		)
-	return PayoutOutcome(row.name, DUPLICATE, reason=f"payout is {row.status}")
+	return PayoutOutcome(row.name, LogStatus.DUPLICATE, reason=f"payout is {row.status}")
 
 
 def _apply_success(
@@ -200,19 +193,21 @@ def _apply_success(
 	"""A success result: Paid once (a repeat with the same receipt is a Duplicate, another
 	receipt for a Paid payout or a success for a payout never sent is a Conflict)."""
 	name = row.name
-	if row.status == PAID:
+	if row.status == PayoutStatus.PAID:
 		if row.receipt == result.receipt:
-			return PayoutOutcome(name, DUPLICATE, reason="already Paid", driver=row.driver)
+			return PayoutOutcome(name, LogStatus.DUPLICATE, reason="already Paid", driver=row.driver)
 		return PayoutOutcome(
 			name,
-			CONFLICT,
+			LogStatus.CONFLICT,
 			reason=f"a second success (receipt {result.receipt}) for a Paid payout",
 			driver=row.driver,
 		)
 	if row.attempts == 0:
 		# Never sent (a request is always claimed first): no money can have moved for it.
-		return PayoutOutcome(name, CONFLICT, reason="success result for a payout never sent; not applied")
-	note = "" if row.status in IN_FLIGHT else f" (payout was {row.status}: money moved anyway)"
+		return PayoutOutcome(
+			name, LogStatus.CONFLICT, reason="success result for a payout never sent; not applied"
+		)
+	note = "" if row.status in PayoutStatus.IN_FLIGHT else f" (payout was {row.status}: money moved anyway)"
 	mark_paid(
 		db,
 		row,
@@ -222,7 +217,7 @@ def _apply_success(
 		now=now,
 		on_step=on_step,
 	)
-	return PayoutOutcome(name, PROCESSED, changed=True, reason=note.strip(), driver=row.driver)
+	return PayoutOutcome(name, LogStatus.PROCESSED, changed=True, reason=note.strip(), driver=row.driver)
 
 
 def _apply_status_result(
@@ -236,8 +231,10 @@ def _apply_status_result(
 ) -> PayoutOutcome:
 	"""A Transaction Status answer: Completed → Paid; another final status → Failed; a query
 	that failed (non-zero ResultCode) proves nothing: the error is noted, the status kept."""
-	if row.status not in IN_FLIGHT:
-		return PayoutOutcome(row.name, DUPLICATE, reason=f"payout is already {row.status}", driver=row.driver)
+	if row.status not in PayoutStatus.IN_FLIGHT:
+		return PayoutOutcome(
+			row.name, LogStatus.DUPLICATE, reason=f"payout is already {row.status}", driver=row.driver
+		)
 	if not result.succeeded:
 		update_payout(
 			db,
@@ -246,7 +243,7 @@ def _apply_status_result(
 			last_error=f"status query: {result.ResultCode} {result.ResultDesc}"[:ERROR_CHARS_MAX],
 		)
 		return PayoutOutcome(
-			row.name, PROCESSED, changed=True, reason="status query inconclusive", driver=row.driver
+			row.name, LogStatus.PROCESSED, changed=True, reason="status query inconclusive", driver=row.driver
 		)
 	status = result.transaction_status.lower()
 	if status == "completed":
@@ -260,19 +257,23 @@ def _apply_status_result(
 			on_step=on_step,
 		)
 		return PayoutOutcome(
-			row.name, PROCESSED, changed=True, reason="paid (Transaction Status)", driver=row.driver
+			row.name, LogStatus.PROCESSED, changed=True, reason="paid (Transaction Status)", driver=row.driver
 		)
 	if status in ("failed", "cancelled", "declined", "expired", "reversed"):
 		values = failure_values(row, f"STATUS-{result.transaction_status}", result.ResultDesc, now, settings)
 		update_payout(db, row.name, now, **values)
 		return PayoutOutcome(
-			row.name, PROCESSED, changed=True, reason="failed (Transaction Status)", driver=row.driver
+			row.name,
+			LogStatus.PROCESSED,
+			changed=True,
+			reason="failed (Transaction Status)",
+			driver=row.driver,
 		)
 	update_payout(
 		db, row.name, now, last_error=f"status query: transaction {result.transaction_status or 'pending'}"
 	)
 	return PayoutOutcome(
-		row.name, PROCESSED, changed=True, reason="still pending at Daraja", driver=row.driver
+		row.name, LogStatus.PROCESSED, changed=True, reason="still pending at Daraja", driver=row.driver
 	)
 
 
@@ -290,7 +291,7 @@ def process_logged_result(
 	transaction. The log row is locked first and left alone unless still Received or Failed."""
 	rows = db.sql("select status from `tabTukTuk Callback Log` where name = %s for update", (log,))
 	assert rows, f"callback log {log} does not exist"
-	if rows[0][0] not in LOG_WAITING:
+	if rows[0][0] not in LogStatus.WAITING:
 		return PayoutOutcome(None, rows[0][0], reason="already handled")
 	outcome = apply_result(db, raw_body, endpoint=endpoint, now=now, settings=settings, on_step=on_step)
 	db.sql(
@@ -309,8 +310,8 @@ def pending_result_logs(
 	assert 0 < limit <= BATCH_MAX
 	rows = db.sql(
 		"""select name, endpoint, raw_body from `tabTukTuk Callback Log`
-		where endpoint in (%s, %s) and status in ('Received', 'Failed') and attempts < %s
+		where endpoint in (%s, %s) and status in (%s, %s) and attempts < %s
 		order by received_at, name limit %s""",
-		(B2C_RESULT, B2C_TIMEOUT, attempts_max, limit),
+		(B2C_RESULT, B2C_TIMEOUT, *LogStatus.WAITING, attempts_max, limit),
 	)
 	return [(name, endpoint, raw_body) for name, endpoint, raw_body in rows]

@@ -28,13 +28,8 @@ from tuktuk_management.ledger.payouts.state import (
 	ATTEMPTS_HARD_MAX,
 	BATCH_MAX,
 	ERROR_CHARS_MAX,
-	FAILED,
-	IN_FLIGHT,
 	LOCAL_MSISDN_CODE,
-	QUEUED,
-	SENT,
 	STATUS_QUERY_INTERVAL,
-	UNKNOWN,
 	PayoutOutcome,
 	attempts_max,
 	current_attempt,
@@ -43,6 +38,7 @@ from tuktuk_management.ledger.payouts.state import (
 	update_payout,
 )
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import PayoutStatus
 
 
 class PayoutClient(Protocol):
@@ -90,12 +86,12 @@ def claim_for_send(
 	row = read_payout(db, name, for_update=True)
 	if row is None:
 		return PayoutOutcome(name, "", reason="no such payout")
-	if mode == "send" and row.status != QUEUED:
+	if mode == "send" and row.status != PayoutStatus.QUEUED:
 		return PayoutOutcome(name, row.status, reason="not Queued")
-	if mode == "resend" and (row.status != UNKNOWN or row.conversation_id):
+	if mode == "resend" and (row.status != PayoutStatus.UNKNOWN or row.conversation_id):
 		return PayoutOutcome(name, row.status, reason="not Unknown without a ConversationID")
 	if mode == "retry":
-		if row.status != FAILED:
+		if row.status != PayoutStatus.FAILED:
 			return PayoutOutcome(name, row.status, reason="not Failed")
 		if not manual:
 			due = db.sql(
@@ -108,7 +104,7 @@ def claim_for_send(
 		if row.attempts >= ATTEMPTS_HARD_MAX:
 			return PayoutOutcome(name, row.status, reason=f"{ATTEMPTS_HARD_MAX} attempts already made")
 	originator_id = row.originator_conversation_id or daraja_b2c.originator_conversation_id(name)
-	values: dict = {"status": UNKNOWN, "last_attempt_at": now, "last_error": "request in flight"}
+	values: dict = {"status": PayoutStatus.UNKNOWN, "last_attempt_at": now, "last_error": "request in flight"}
 	if mode == "retry":
 		originator_id = daraja_b2c.originator_conversation_id(name, current_attempt(row) + 1)
 		values.update(
@@ -151,23 +147,30 @@ def record_reply(
 	"""
 	row = read_payout(db, claim.payout, for_update=True)
 	assert row is not None
-	if row.status != UNKNOWN or row.originator_conversation_id != claim.originator_conversation_id:
+	if (
+		row.status != PayoutStatus.UNKNOWN
+		or row.originator_conversation_id != claim.originator_conversation_id
+	):
 		return PayoutOutcome(claim.payout, row.status, reason="payout moved on before the reply was saved")
 	if accepted is not None or isinstance(error, DuplicateOriginatorConversationID):
-		values = {"status": SENT, "sent_at": now, "last_error": ""}
+		values = {"status": PayoutStatus.SENT, "sent_at": now, "last_error": ""}
 		if accepted is not None and accepted.conversation_id:
 			values["conversation_id"] = accepted.conversation_id[:140]
 		else:
 			values["last_error"] = "Daraja already had this OriginatorConversationID (accepted earlier)"
 		update_payout(db, claim.payout, now, **values)
-		return PayoutOutcome(claim.payout, SENT, changed=True, driver=row.driver)
+		return PayoutOutcome(claim.payout, PayoutStatus.SENT, changed=True, driver=row.driver)
 	assert error is not None
 	if isinstance(error, DarajaRejected) and not claim.resend:
 		values = failure_values(row, error.code or "REJECTED", error.description, now, settings)
 		update_payout(db, claim.payout, now, **values)
-		return PayoutOutcome(claim.payout, FAILED, changed=True, reason=str(error), driver=row.driver)
+		return PayoutOutcome(
+			claim.payout, PayoutStatus.FAILED, changed=True, reason=str(error), driver=row.driver
+		)
 	update_payout(db, claim.payout, now, last_error=f"{type(error).__name__}: {error}"[:ERROR_CHARS_MAX])
-	return PayoutOutcome(claim.payout, UNKNOWN, changed=True, reason=str(error), driver=row.driver)
+	return PayoutOutcome(
+		claim.payout, PayoutStatus.UNKNOWN, changed=True, reason=str(error), driver=row.driver
+	)
 
 
 def _driver_msisdn(db: Database, driver: str) -> str:
@@ -204,7 +207,7 @@ def send_payout(
 	except ValueError as exc:
 		if claim.resend:
 			db.rollback()
-			return PayoutOutcome(name, UNKNOWN, reason=str(exc))
+			return PayoutOutcome(name, PayoutStatus.UNKNOWN, reason=str(exc))
 		row = read_payout(db, name)
 		assert row is not None
 		update_payout(
@@ -214,7 +217,7 @@ def send_payout(
 			**failure_values(row, LOCAL_MSISDN_CODE, f"driver's M-Pesa number: {exc}", clock(), settings),
 		)
 		commit()
-		return PayoutOutcome(name, FAILED, changed=True, reason=str(exc), driver=claim.driver)
+		return PayoutOutcome(name, PayoutStatus.FAILED, changed=True, reason=str(exc), driver=claim.driver)
 	commit()  # the claim is durable before any money can move
 	step("claimed")
 	accepted: Accepted | None = None
@@ -261,12 +264,12 @@ def resolve_payout(
 	now = clock()
 	row = read_payout(db, name)
 	db.rollback()  # end the read snapshot; no lock is held across the HTTP call
-	if row is None or row.status not in IN_FLIGHT:
+	if row is None or row.status not in PayoutStatus.IN_FLIGHT:
 		return PayoutOutcome(name, row.status if row else "", reason="not Sent or Unknown")
 	queried_long_ago = (
 		row.status_checked_at is not None and row.status_checked_at <= now - STATUS_QUERY_INTERVAL
 	)
-	if row.status == UNKNOWN and not row.conversation_id and queried_long_ago:
+	if row.status == PayoutStatus.UNKNOWN and not row.conversation_id and queried_long_ago:
 		return send_payout(
 			db,
 			name,
