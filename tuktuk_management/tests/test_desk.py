@@ -256,6 +256,8 @@ class TestMissLimitRule(FrappeTestCase):
 
 	def test_a_miss_limit_of_0_turns_the_desk_alert_off(self):
 		frappe.set_user("Administrator")
+		before = frappe.db.get_single_value(SETTINGS, "miss_limit")
+		self.addCleanup(frappe.db.set_single_value, SETTINGS, "miss_limit", before)
 		frappe.db.set_single_value(SETTINGS, "miss_limit", 0)
 		driver = make_driver(make_vehicle().name)
 		frappe.db.set_value("TukTuk Driver", driver.name, "consecutive_misses", 9)
