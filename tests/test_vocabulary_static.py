@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tuktuk_management.ledger import doctypes
-from tuktuk_management.ledger.status import PaymentStatus, PayoutStatus, TransactionType
+from tuktuk_management.ledger.status import CallbackEndpoint, PaymentStatus, PayoutStatus, TransactionType
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCTYPE_DIR = ROOT / "tuktuk_management" / "tuktuk_management" / "doctype"
@@ -26,6 +26,7 @@ def test_status_classes_are_the_select_options_of_their_fields():
 	assert PayoutStatus.ALL == select_options(doctypes.PAYOUT, "status")
 	assert PaymentStatus.ALL == select_options(doctypes.TRANSACTION, "payment_status")
 	assert TransactionType.ALL == select_options(doctypes.TRANSACTION, "transaction_type")
+	assert CallbackEndpoint.ALL == select_options(doctypes.CALLBACK_LOG, "endpoint")
 	for group in (PayoutStatus.IN_FLIGHT, PayoutStatus.UNPAID, PayoutStatus.ATTENTION, PayoutStatus.WAITING):
 		assert set(group) <= set(PayoutStatus.ALL)
 	assert set(PaymentStatus.REVERSIBLE) <= set(PaymentStatus.ALL)

@@ -16,16 +16,16 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger import c2b, doctypes
 from tuktuk_management.ledger.database import Database, affected_rows, run_with_retry
 from tuktuk_management.ledger.rows import insert_statement, new_name, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.ledger.status import CallbackEndpoint, LogStatus
 
-C2B_CONFIRMATION = "C2B Confirmation"
-C2B_VALIDATION = "C2B Validation"
-B2C_RESULT = "B2C Result"
-B2C_TIMEOUT = "B2C Timeout"
+C2B_CONFIRMATION = CallbackEndpoint.C2B_CONFIRMATION
+C2B_VALIDATION = CallbackEndpoint.C2B_VALIDATION
+B2C_RESULT = CallbackEndpoint.B2C_RESULT
+B2C_TIMEOUT = CallbackEndpoint.B2C_TIMEOUT
 
 STORED_BODY_CHARS_MAX = models.CALLBACK_BODY_BYTES_MAX  # a longer body is Invalid anyway
 REJECTED_BODY_CHARS_MAX = 4_096
@@ -33,7 +33,7 @@ ERROR_CHARS_MAX = 1_000
 ATTEMPTS_MAX = 5
 PENDING_BATCH_MAX = 200
 _INSERT_LOG = insert_statement(
-	"TukTuk Callback Log",
+	doctypes.CALLBACK_LOG,
 	("endpoint", "status", "received_at", "source_ip", "trans_id", "attempts", "error", "raw_body"),
 )
 

@@ -1,4 +1,5 @@
-"""The status words of TukTuk Callback Log, TukTuk Payout and TukTuk Transaction, defined once.
+"""The status words of TukTuk Callback Log, TukTuk Payout and TukTuk Transaction (and the Callback
+Log's endpoint names), defined once.
 
 Each class holds the options of one Select field as plain ``str`` constants (so they go into
 SQL parameters, JSON and ``==`` comparisons with stored values unchanged) plus the groups the
@@ -61,3 +62,13 @@ class TransactionType:
 	REPAYMENT = "Repayment"
 	UNALLOCATED = "Unallocated"  # posted to suspense
 	ALL = (PAYMENT, REPAYMENT, UNALLOCATED)
+
+
+class CallbackEndpoint:
+	"""TukTuk Callback Log ``endpoint``: which Daraja callback a stored body came from."""
+
+	C2B_CONFIRMATION = "C2B Confirmation"
+	C2B_VALIDATION = "C2B Validation"
+	B2C_RESULT = "B2C Result"
+	B2C_TIMEOUT = "B2C Timeout"
+	ALL = (C2B_CONFIRMATION, C2B_VALIDATION, B2C_RESULT, B2C_TIMEOUT)

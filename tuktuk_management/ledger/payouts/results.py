@@ -26,12 +26,12 @@ from tuktuk_management.ledger.payouts.state import (
 	update_payout,
 )
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.status import LogStatus, PayoutStatus
+from tuktuk_management.ledger.status import CallbackEndpoint, LogStatus, PayoutStatus
 from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 LOG_DOCTYPE = doctypes.CALLBACK_LOG
-B2C_RESULT = "B2C Result"
-B2C_TIMEOUT = "B2C Timeout"
+B2C_RESULT = CallbackEndpoint.B2C_RESULT
+B2C_TIMEOUT = CallbackEndpoint.B2C_TIMEOUT
 
 
 def _find_payout_for_result(
