@@ -1,4 +1,4 @@
-"""Unallocated payments (issue 5): allocate suspense money to a driver, record missed payments.
+"""Unallocated payments: allocate suspense money to a driver, record missed payments.
 
 A payment M-Pesa could not route (unknown account, vehicle without an active driver, inactive
 driver) sits in suspense (``paybill → suspense``) as a TukTuk Transaction with payment status

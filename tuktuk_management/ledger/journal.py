@@ -1,4 +1,4 @@
-"""Manual journals (issue 5): balanced multi-line postings across driver and company accounts.
+"""Manual journals: balanced multi-line postings across driver and company accounts.
 
 An accountant sends a body::
 
