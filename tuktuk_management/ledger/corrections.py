@@ -1,4 +1,4 @@
-"""Credit notes: target waiver, deposit refund, payment reversal, balance adjustment.
+"""Credit notes (issue 5): target waiver, deposit refund, payment reversal, balance adjustment.
 
 A credit note is a voucher of its own (``voucher_type`` TukTuk Credit Note, ``voucher_no`` its
 name). Submitting posts it; cancelling appends the reversal lines dated the day of
