@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
-from werkzeug.wrappers import Response
 
 from tuktuk_management.api.c2b import (
 	HTTP_FORBIDDEN,
@@ -77,13 +78,13 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 			status=REJECTED,
 			error=refusal,
 		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY, HTTP_FORBIDDEN)
 	log = store_callback(
 		frappe.db, endpoint=endpoint, raw_body=_truncated(raw_body), received_at=now, source_ip=source_ip
 	)
 	# Raw first: the body is committed before processing, so a failure leaves it for the job.
-	frappe.db.commit()
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the raw body is stored before any processing
 	apply_stored_result(log, raw_body, endpoint=endpoint, settings=settings, now=now)
 	return _json_response(callback_ack(), HTTP_OK)
 
@@ -114,5 +115,5 @@ def apply_stored_result(
 			reference_doctype=LOG_DOCTYPE,
 			reference_name=log,
 		)
-	frappe.db.commit()  # end of the unit of work (payout transition + log mark)
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- end of the unit of work (payout transition + log mark)
 	return outcome.status

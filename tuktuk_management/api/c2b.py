@@ -19,10 +19,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
-from werkzeug.wrappers import Response
 
 from tuktuk_management.api.payouts import enqueue_send
 from tuktuk_management.daraja import models
@@ -100,7 +101,7 @@ def receive_confirmation(
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
-	frappe.db.commit()  # unit-of-work boundary: the raw body is stored before any processing
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- unit-of-work boundary: the raw body is stored before any processing
 	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now, commit=commit)
 	return ConfirmationResult(log, status, transaction, models.confirmation_ack())
 
@@ -125,7 +126,7 @@ def apply_stored_confirmation(
 		)
 	except Exception as exc:
 		_record_failure(log, exc, title=PROCESSING_FAILED_TITLE, now=now)
-		frappe.db.commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- unit-of-work boundary: the Failed mark is kept for the retry job
 		return FAILED, None
 	if outcome.already_handled:
 		frappe.db.rollback()
@@ -143,7 +144,7 @@ def apply_stored_confirmation(
 		)
 	if commit:
 		# End of the unit of work (payment + log mark): the job commits each log on its own.
-		frappe.db.commit()  # unit-of-work boundary: the payment and its log mark
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- unit-of-work boundary: the payment and its log mark
 	return outcome.status, outcome.transaction
 
 
@@ -163,7 +164,7 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 			status=REJECTED,
 			error=refusal,
 		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
 	if endpoint == C2B_CONFIRMATION:
 		# The request's end commits the payment (Frappe commits every POST): no commit of our own.
@@ -183,7 +184,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		source_ip=source_ip,
 	)
 	# Raw first, as for confirmations: the call is on record whatever the decision does.
-	frappe.db.commit()  # unit-of-work boundary: the raw validation call is on record
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- unit-of-work boundary: the raw validation call is on record
 	try:
 		code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
 		mark_callback(
@@ -193,7 +194,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		# We cannot vouch for the payment: reject it (the money does not move) and record why.
 		code = models.OTHER_ERROR
 		_record_failure(log, exc, title=VALIDATION_FAILED_TITLE, now=now)
-	frappe.db.commit()  # end of the validation unit of work: the decision is on record
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- end of the validation unit of work: the decision is on record
 	return models.validation_reply(code)
 
 

@@ -65,7 +65,7 @@ def method_exists(dotted_path: str) -> bool:
 
 def miss_limit() -> int:
 	"""TukTuk Settings ``miss_limit`` (consecutive missed days before an alert), default 3."""
-	value = frappe.db.sql(
+	value = frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- stored value or none: get_single_value reads unset as 0
 		"select value from `tabSingles` where doctype = 'TukTuk Settings' and field = 'miss_limit'"
 	)
 	try:
