@@ -23,6 +23,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The framework-free venv (scripts/setup.sh) stays out of the bench: its PYTHONPATH would make the
+# bench import this checkout instead of its copy, and its bin/ would shadow the bench's tools.
+if [ -n "${VIRTUAL_ENV:-}" ]; then
+	PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$VIRTUAL_ENV/bin" | paste -sd: -)"
+fi
+unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
 BENCH="${FRAPPE_BENCH:-/opt/fbench/frappe-bench}"
 SITE="${FRAPPE_SITE:-test.localhost}"
 APP=tuktuk_management
@@ -122,6 +128,15 @@ if command -v uv >/dev/null 2>&1; then
 else
 	as_owner "$PY" -m pip install -q -e "$link"
 fi
+
+imported="$(as_owner "$PY" -c 'import os, tuktuk_management; print(os.path.realpath(tuktuk_management.__file__))')"
+case "$imported" in
+"$dest"/*) ;;
+*)
+	echo "bench_tests: the bench imports $APP from $imported, not from $dest" >&2
+	exit 1
+	;;
+esac
 
 # 2. The bench's redis (CI starts with none of them running).
 for name in redis_cache redis_queue; do
