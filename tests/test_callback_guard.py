@@ -23,7 +23,10 @@ from tuktuk_management.ledger.callback_guard import (
 	rate_key,
 	record_refusal,
 )
-from tuktuk_management.ledger.callback_log import C2B_CONFIRMATION, REJECTED
+from tuktuk_management.ledger.callback_log import C2B_CONFIRMATION
+from tuktuk_management.ledger.status import LogStatus
+
+REJECTED = LogStatus.REJECTED
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.standalone.db import MariaDB

@@ -25,10 +25,11 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tuktuk_management.ledger.callback_log import REJECTED, store_callback
+from tuktuk_management.ledger.callback_log import store_callback
 from tuktuk_management.ledger.database import Database, affected_rows
 from tuktuk_management.ledger.rows import sql_datetime
 from tuktuk_management.ledger.settings import ip_allowed
+from tuktuk_management.ledger.status import LogStatus
 
 SUMMARY_DOCTYPE = "TukTuk Refused Call Summary"
 ALERT_WINDOW_MINUTES = 60
@@ -181,7 +182,7 @@ def record_refusal(
 			source_ip=address or (remote_addr or ""),
 			forwarded_for=header,
 			remote_addr=remote_addr or "",
-			status=REJECTED,
+			status=LogStatus.REJECTED,
 			error=error,
 		)
 	alert = ordinal == stored_per_minute_max + 1 and _claim_alert(db, summary, source, minute)
