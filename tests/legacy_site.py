@@ -108,8 +108,8 @@ SETTINGS = {
 	"mpesa_paybill": PAYBILL,
 	"operating_hours_start": "06:00:00",
 	"operating_hours_end": "00:00:00",
-	"instant_payouts_enabled": "1",
-	"b2c_enabled": "1",
+	"instant_payouts_enabled": "0",  # the original's default; it paid by B2C at once anyway
+	"b2c_enabled": "0",
 	"last_daily_reset_date": "2026-11-21",
 	"mpesa_api_key": "*" * 8,
 	"mpesa_api_secret": "*" * 8,

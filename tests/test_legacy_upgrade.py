@@ -183,6 +183,7 @@ def test_users_roles_settings_and_statuses(legacy_db):
 	settings = dict(legacy_db.sql("select field, value from `tabSingles` where doctype = 'TukTuk Settings'"))
 	assert settings["b2c_shortcode"] == legacy_site.PAYBILL and settings["b2c_initiator_name"] == "fleetapi"
 	assert settings["daraja_environment"] == "Production" and settings["accept_legacy_callback_urls"] == "1"
+	assert settings["instant_payouts_enabled"] == "1"
 	assert settings["global_daily_target"] == "3000" and settings["mpesa_paybill"] == legacy_site.PAYBILL
 	auth = dict(legacy_db.sql("select fieldname, password from `__Auth`"))
 	assert auth["daraja_consumer_key"] == legacy_site.ENCRYPTED["mpesa_api_key"]

@@ -36,6 +36,7 @@ from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.callback_log import FAILED, REJECTED, store_callback
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
+from tuktuk_management.legacy import callbacks as legacy_callbacks
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk B2C result processing failed"
@@ -61,14 +62,16 @@ def timeout(token: str | None = None) -> Response:
 	return _callback_response(payouts.B2C_TIMEOUT, token)
 
 
-def _callback_response(endpoint: str, token: str | None) -> Response:
+def _callback_response(endpoint: str, token: str | None, *, legacy_url: str = "") -> Response:
+	"""Check the caller, store, apply, acknowledge; ``legacy_url``: the original app's URL of an
+	alias call (no token; accepted only while TukTuk Settings allows legacy callback URLs)."""
 	raw_body = frappe.request.get_data(cache=True)
 	source_ip = frappe.local.request_ip or ""
 	settings = load_settings(frappe.db)
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
+	refusal = _refusal(_supplied_token(token), source_ip, settings, legacy_url=legacy_url)
 	now = now_datetime()
 	if refusal:
-		store_callback(
+		log = store_callback(
 			frappe.db,
 			endpoint=endpoint,
 			raw_body=_truncated(raw_body),
@@ -77,11 +80,15 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 			status=REJECTED,
 			error=refusal,
 		)
+		if legacy_url:
+			legacy_callbacks.mark_legacy_call(frappe.db, log, legacy_url)
 		frappe.db.commit()  # the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY, HTTP_FORBIDDEN)
 	log = store_callback(
 		frappe.db, endpoint=endpoint, raw_body=_truncated(raw_body), received_at=now, source_ip=source_ip
 	)
+	if legacy_url:
+		legacy_callbacks.mark_legacy_call(frappe.db, log, legacy_url)
 	# Raw first: the body is committed before processing, so a failure leaves it for the job.
 	frappe.db.commit()
 	apply_stored_result(log, raw_body, endpoint=endpoint, settings=settings, now=now)

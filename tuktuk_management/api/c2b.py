@@ -40,6 +40,7 @@ from tuktuk_management.ledger.callback_log import (
 )
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.legacy import callbacks as legacy_callbacks
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk C2B processing failed"
@@ -85,19 +86,27 @@ class ConfirmationResult:
 
 
 def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
+	raw_body: bytes | str,
+	*,
+	source_ip: str,
+	settings: LedgerSettings | None = None,
+	commit: bool = True,
+	legacy_url: str = "",
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
 	Not whitelisted: the endpoint calls it after the token and IP checks, the console alias
 	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits the stored
 	body, and the payment too unless ``commit`` is False (see :func:`apply_stored_confirmation`).
+	legacy_url: the original app's URL the call arrived at, recorded on the log with the body.
 	"""
 	settings = settings or load_settings(frappe.db)
 	now = now_datetime()
 	log = store_callback(
 		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
 	)
+	if legacy_url:
+		legacy_callbacks.mark_legacy_call(frappe.db, log, legacy_url)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).
 	frappe.db.commit()  # unit-of-work boundary: the raw body is stored before any processing
@@ -147,14 +156,15 @@ def apply_stored_confirmation(
 	return outcome.status, outcome.transaction
 
 
-def _callback_response(endpoint: str, token: str | None) -> Response:
-	"""Store, check the caller, process and reply: the whole of both endpoints."""
+def _callback_response(endpoint: str, token: str | None, *, legacy_url: str = "") -> Response:
+	"""Store, check the caller, process and reply: the whole of both endpoints (and of their
+	aliases at the original app's URLs, ``legacy_url``, which carry no token)."""
 	raw_body = frappe.request.get_data(cache=True)
 	source_ip = frappe.local.request_ip or ""
 	settings = load_settings(frappe.db)
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
+	refusal = _refusal(_supplied_token(token), source_ip, settings, legacy_url=legacy_url)
 	if refusal:
-		store_callback(
+		log = store_callback(
 			frappe.db,
 			endpoint=endpoint,
 			raw_body=_truncated(raw_body),
@@ -163,16 +173,22 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 			status=REJECTED,
 			error=refusal,
 		)
+		if legacy_url:
+			legacy_callbacks.mark_legacy_call(frappe.db, log, legacy_url)
 		frappe.db.commit()  # the refused call is on record; nothing else happens
 		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
 	if endpoint == C2B_CONFIRMATION:
 		# The request's end commits the payment (Frappe commits every POST): no commit of our own.
-		result = receive_confirmation(raw_body, source_ip=source_ip, settings=settings, commit=False)
+		result = receive_confirmation(
+			raw_body, source_ip=source_ip, settings=settings, commit=False, legacy_url=legacy_url
+		)
 		return _json_response(result.reply, HTTP_OK)
-	return _json_response(_decide_validation(raw_body, source_ip, settings), HTTP_OK)
+	return _json_response(_decide_validation(raw_body, source_ip, settings, legacy_url=legacy_url), HTTP_OK)
 
 
-def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings) -> dict:
+def _decide_validation(
+	raw_body: bytes, source_ip: str, settings: LedgerSettings, *, legacy_url: str = ""
+) -> dict:
 	"""Store the validation call, decide with the core, mark the log; the reply body."""
 	now = now_datetime()
 	log = store_callback(
@@ -182,6 +198,8 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 		received_at=now,
 		source_ip=source_ip,
 	)
+	if legacy_url:
+		legacy_callbacks.mark_legacy_call(frappe.db, log, legacy_url)
 	# Raw first, as for confirmations: the call is on record whatever the decision does.
 	frappe.db.commit()  # unit-of-work boundary: the raw validation call is on record
 	try:
@@ -215,15 +233,23 @@ def _supplied_token(token: str | None) -> str:
 	return frappe.request.args.get("token") or token or ""
 
 
-def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> str:
-	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
-	expected = get_decrypted_password(
-		SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
-	)
-	if not expected:
-		return "no callback token is configured in TukTuk Settings"
-	if not hmac.compare_digest(supplied_token.encode("utf-8"), expected.encode("utf-8")):
-		return "missing or wrong token"
+def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings, *, legacy_url: str = "") -> str:
+	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP.
+
+	A call at one of the original app's URLs (``legacy_url``) carries no token: it is allowed
+	only while TukTuk Settings accepts legacy callback URLs, then checked against the IP allowlist.
+	"""
+	if legacy_url:
+		if not legacy_callbacks.legacy_urls_accepted(frappe.db):
+			return legacy_callbacks.TURNED_OFF
+	else:
+		expected = get_decrypted_password(
+			SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
+		)
+		if not expected:
+			return "no callback token is configured in TukTuk Settings"
+		if not hmac.compare_digest(supplied_token.encode("utf-8"), expected.encode("utf-8")):
+			return "missing or wrong token"
 	try:
 		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
 	except ValueError:

@@ -104,6 +104,8 @@ def after_model_sync(
 		)
 		counts["drivers_deactivated"] = _affected(db)
 		_set_single(db, "accept_legacy_callback_urls", "1")
+		# The original sent every driver share by B2C at once, whatever its switches said.
+		_set_single(db, "instant_payouts_enabled", "1")
 		_set_single(db, "legacy_migrated_at", sql_datetime(now))
 	return counts
 

@@ -296,10 +296,8 @@ def _plan_drivers(db: Database, plan: UpgradePlan, settings: dict, ledger_exists
 
 def _unpaid_shares(db: Database, settings: dict, ledger_exists: bool) -> dict[str, int]:
 	"""Per driver, Σ driver_share of the original's Completed payments whose B2C payout was never
-	sent (``b2c_payment_sent`` 0), counted only when the original had B2C payouts on; else the
-	fleet paid shares by other means and nothing is owed in the books."""
-	if str(settings.get("b2c_enabled") or "0") != "1":
-		return {}
+	sent (``b2c_payment_sent`` 0). The original sent every share by B2C at once (whatever its
+	payout switches said) and set the flag on success, so these are shares still owed."""
 	columns = table_columns(db, "TukTuk Transaction")
 	if "b2c_payment_sent" not in columns:
 		return {}
