@@ -23,7 +23,7 @@ def execute():
 		now=now_datetime(),
 		user=frappe.session.user or "Administrator",
 		decrypt=_decrypt,
-		on_driver=lambda done, total: frappe.utils.update_progress_bar("Opening balances", done, total),
+		on_driver=lambda done, total: frappe.utils.update_progress_bar("Opening balances", done - 1, total),
 	)
 	counts["callback_token_created"] = int(ensure_callback_token())
 	frappe.clear_cache(doctype=SETTINGS_DOCTYPE)
