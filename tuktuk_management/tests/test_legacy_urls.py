@@ -77,6 +77,18 @@ class TestLegacyCallbackURLs(FrappeTestCase):
 		frappe.db.sql("delete from `tabTukTuk Transaction` where transaction_id like 'LEG%%'")
 		delete_test_rows(self.started_at, [self.driver.name], [self.vehicle.name])
 
+	def test_desk_warns_managers_while_the_switch_is_on(self):
+		from tuktuk_management.legacy_desk import boot_session
+
+		bootinfo = frappe._dict()
+		boot_session(bootinfo)
+		self.assertTrue(bootinfo.tuktuk_legacy_callback_urls)
+		frappe.db.set_single_value(SETTINGS, "accept_legacy_callback_urls", 0)
+		bootinfo = frappe._dict()
+		boot_session(bootinfo)
+		self.assertIsNone(bootinfo.tuktuk_legacy_callback_urls)
+		self.assertIn("tuktuk_management.legacy_desk.boot_session", frappe.get_hooks("boot_session"))
+
 	def test_every_original_url_is_a_guest_post_endpoint(self):
 		for method in (
 			legacy.PAYMENT_CONFIRMATION,
