@@ -260,3 +260,22 @@ def test_duplicate_mpesa_account_stops_everything(legacy_url):
 		db.rollback()
 		assert "TukTuk Vehicle TUK-885-001, TUK-885-004 share mpesa_account" in str(raised.value)
 		assert legacy_site.checksum(db) == before
+
+
+def test_statement_shows_pre_ledger_transactions(legacy_db):
+	from datetime import date
+
+	from tuktuk_management.legacy.statement import pre_ledger_lines
+
+	upgrade(legacy_db)
+	lines = pre_ledger_lines(legacy_db, "DRV-112001", date(2026, 11, 21), date(2026, 11, 21))
+	assert [line.trans_id for line in sorted(lines, key=lambda line: line.trans_id)] == [
+		"SKL1AAA001",
+		"SKL1AAA002",
+		"SKL1AAA003",
+	]
+	assert {line.amount_kes for line in lines} == {400, 300}
+	assert "TransID SKL1AAA003, Payment 300 KES, to target 150 KES" in next(
+		line.remarks for line in lines if line.trans_id == "SKL1AAA003"
+	)
+	assert pre_ledger_lines(legacy_db, "DRV-112001", date(2026, 11, 22), date(2026, 11, 30)) == []
