@@ -35,7 +35,8 @@ TABLES = {
 	"TukTuk Transaction": """transaction_id:Data! transaction_type:Select tuktuk:Link driver:Link
 		amount:Currency driver_share:Currency target_contribution:Currency customer_phone:Data
 		timestamp:Datetime payment_status:Select b2c_payment_sent:Check""",
-	"Terminated TukTuk Driver": """original_driver_id:Data! driver_name:Data current_deposit_balance:Currency
+	"Terminated TukTuk Driver": """original_driver_id:Data! driver_name:Data mpesa_number:Data user_account:Link
+		driver_national_id:Data! consecutive_misses:Int current_deposit_balance:Currency exit_date:Date
 		refund_amount:Currency refund_status:Select""",
 	"TukTuk Rental": "driver:Link rented_tuktuk:Link start_time:Datetime rental_fee:Currency",
 	"Role": "role_name:Data desk_access:Check",
@@ -209,6 +210,20 @@ def build(db, *, duplicate_account: bool = False) -> None:
 		driver_name="Driver 990",
 		refund_amount=0,
 		refund_status="Completed",
+	)
+	# Archived before its refund was paid: the refund must reach the books.
+	_insert(
+		db,
+		"Terminated TukTuk Driver",
+		"DRV-111995",
+		original_driver_id="DRV-111995",
+		driver_name="Driver 995",
+		mpesa_number="254712000995",
+		driver_national_id="ID001",
+		consecutive_misses=3,
+		exit_date=date(2026, 9, 30),
+		refund_amount=700,
+		refund_status="Pending",
 	)
 	_insert(
 		db,

@@ -35,6 +35,7 @@ EXPECTED = {
 	"DRV-112005": (2999, 750, 0),
 	"DRV-112006": (0, 0, 0),
 }
+ARCHIVED = {"DRV-111995": (0, 0, 700)}  # restored from Terminated TukTuk Driver with its refund
 
 
 @pytest.fixture
@@ -89,14 +90,15 @@ def test_upgrade_check_lists_the_work_without_changing_anything(legacy_db):
 	assert upgrade_plan.transactions_to_mark == len(legacy_site.TRANSACTIONS)
 	assert upgrade_plan.vehicles_to_map == {"Assigned": 1, "Subbed": 1, "Charging": 1, "Offline": 1}
 	assert upgrade_plan.conflicting_custom_fields == ["TukTuk Driver-sunny_id"]
-	assert upgrade_plan.kept_tables == {"Terminated TukTuk Driver": 1, "TukTuk Rental": 1}
+	assert upgrade_plan.kept_tables == {"Terminated TukTuk Driver": 2, "TukTuk Rental": 1}
+	assert upgrade_plan.archived_refunds == [("DRV-111995", 700)]
 	assert any("TUK-885-005 has no M-Pesa account" in w for w in upgrade_plan.warnings)
 
 
 def test_balances_equal_legacy_figures_and_ledger_sums(legacy_db, legacy_url):
 	_, counts = upgrade(legacy_db)
-	assert counts["opening_vouchers"] == 5
-	for name, (balance, deposit, payable) in EXPECTED.items():
+	assert (counts["opening_vouchers"], counts["archived_drivers_restored"]) == (6, 1)
+	for name, (balance, deposit, payable) in {**EXPECTED, **ARCHIVED}.items():
 		row = driver(legacy_db, name)
 		assert (
 			int(row["current_balance"]),
@@ -155,11 +157,13 @@ def test_rollover_taken_out_of_daily_target_and_misses_carried(legacy_db):
 def test_users_roles_settings_and_statuses(legacy_db):
 	upgrade(legacy_db)
 	assert driver(legacy_db, "DRV-112001")["user"] == "wanjiru@example.com"
-	assert [driver(legacy_db, d)["status"] for d in ("DRV-112001", "DRV-112004", "DRV-112006")] == [
-		"Active",
-		"Inactive",
-		"Inactive",
+	statuses = [
+		driver(legacy_db, d)["status"] for d in ("DRV-112001", "DRV-112004", "DRV-112006", "DRV-111995")
 	]
+	assert statuses == ["Active", "Inactive", "Inactive", "Inactive"]
+	restored = legacy_db.sql("select sunny_id, driver_name from `tabTukTuk Driver` where name = 'DRV-111995'")
+	assert restored == (("D111995", "Driver 995"),)
+	assert legacy_db.sql("select count(*) from `tabTerminated TukTuk Driver`")[0][0] == 2  # the archive stays
 	assert legacy_db.sql("select name from `tabRole` where name = 'TukTuk Manager'")[0][0] == "TukTuk Manager"
 	held = {
 		(user, role)

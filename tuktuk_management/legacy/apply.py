@@ -19,9 +19,11 @@ from tuktuk_management.ledger.writer import PostingLine, lock_drivers, new_name,
 from tuktuk_management.legacy import mapping
 from tuktuk_management.legacy.plan import (
 	NO_POSTINGS,
+	SUNNY_ID,
 	DriverPlan,
 	UpgradeBlocked,
 	UpgradePlan,
+	archived_pending_refunds,
 	find_blockers,
 	is_legacy_site,
 	read_plan,
@@ -88,9 +90,10 @@ def after_model_sync(
 	blockers = find_blockers(db)
 	if blockers:
 		raise UpgradeBlocked(blockers)
+	counts = {"archived_drivers_restored": restore_archived_refunds(db, now=now, user=user)}
 	plan = read_plan(db)
 	first_run = not plan.migrated_at
-	counts = {"transactions_marked": mark_pre_ledger_transactions(db)}
+	counts["transactions_marked"] = mark_pre_ledger_transactions(db)
 	counts.update(open_drivers(db, plan, now=now, user=user, on_driver=on_driver))
 	counts["users_linked"] = link_users(db)
 	counts["roles_granted"] = grant_roles(db, plan)
@@ -108,6 +111,54 @@ def after_model_sync(
 		_set_single(db, "instant_payouts_enabled", "1")
 		_set_single(db, "legacy_migrated_at", sql_datetime(now))
 	return counts
+
+
+# Columns of an archived driver never copied back: unique in the driver table (a re-hired driver
+# may hold the same national ID) or this app's own.
+_NOT_RESTORED = {
+	"name",
+	"creation",
+	"modified",
+	"modified_by",
+	"owner",
+	"docstatus",
+	"idx",
+	"driver_national_id",
+}
+
+
+def restore_archived_refunds(db: Database, *, now: datetime, user: str) -> int:
+	"""Put archived drivers (Terminated TukTuk Driver) with a pending deposit refund back in the
+	driver table as Inactive, with the columns both tables share (the archived row stays), so the
+	refund becomes a payable in their opening voucher. Returns the drivers restored."""
+	archived = archived_pending_refunds(db) if table_columns(db, "Terminated TukTuk Driver") else []
+	if not archived:
+		return 0
+	shared = sorted(
+		(table_columns(db, "Terminated TukTuk Driver") & table_columns(db, "TukTuk Driver")) - _NOT_RESTORED
+	)
+	columns = ", ".join(f"`{column}`" for column in shared)
+	sunny_ids = {
+		row[0] for row in db.sql("select sunny_id from `tabTukTuk Driver` where sunny_id is not null")
+	}
+	for driver, _refund in archived:
+		db.sql(
+			f"""insert into `tabTukTuk Driver` (name, creation, modified, modified_by, owner, docstatus, idx,
+			{columns}) select original_driver_id, %s, %s, %s, %s, 0, 0, {columns}
+			from `tabTerminated TukTuk Driver` where original_driver_id = %s""",
+			(now, now, user, user, driver),
+		)
+		sunny_id = "D" + driver.removeprefix("DRV-")
+		db.sql(
+			"""update `tabTukTuk Driver` set status = 'Inactive', sunny_id = %s,
+			exit_date = coalesce(exit_date, %s) where name = %s""",
+			(
+				sunny_id if SUNNY_ID.match(sunny_id) and sunny_id not in sunny_ids else None,
+				now.date(),
+				driver,
+			),
+		)
+	return len(archived)
 
 
 def mark_pre_ledger_transactions(db: Database) -> int:

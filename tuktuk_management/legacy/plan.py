@@ -102,6 +102,9 @@ class UpgradePlan:
 	settings_copies: list[tuple[str, str]] = field(default_factory=list)
 	callback_token_missing: bool = False
 	kept_tables: dict[str, int] = field(default_factory=dict)  # DocType -> rows
+	# Archived drivers (Terminated TukTuk Driver) with a pending deposit refund, not in the driver
+	# table: restored as Inactive drivers so the refund is carried into the books. (ID, KES)
+	archived_refunds: list[tuple[str, int]] = field(default_factory=list)
 	migrated_at: str | None = None
 
 	@property
@@ -375,14 +378,20 @@ def _plan_records(
 		if table_columns(db, doctype):
 			plan.kept_tables[doctype] = db.sql(f"select count(*) from `tab{doctype}`")[0][0]
 	if "Terminated TukTuk Driver" in plan.kept_tables:
-		for name, amount in db.sql(
-			"""select name, refund_amount from `tabTerminated TukTuk Driver`
-			where refund_status = 'Pending' and refund_amount > 0 order by name"""
-		):
-			plan.warnings.append(
-				f"archived driver {name} has a pending deposit refund of {amount} KES; restore it in the "
-				"original app before the upgrade to carry the refund into the books"
-			)
+		for name, amount in archived_pending_refunds(db):
+			plan.archived_refunds.append((name, legacy_kes(amount)[0]))
+
+
+def archived_pending_refunds(db: Database) -> list[tuple[str, object]]:
+	"""Archived drivers with a pending deposit refund that the driver table no longer holds."""
+	return list(
+		db.sql(
+			"""select a.original_driver_id, a.refund_amount from `tabTerminated TukTuk Driver` a
+			where a.refund_status = 'Pending' and a.refund_amount > 0
+			and not exists (select 1 from `tabTukTuk Driver` d where d.name = a.original_driver_id)
+			order by a.original_driver_id"""
+		)
+	)
 
 
 def _plan_settings(db: Database, plan: UpgradePlan, settings: dict) -> None:

@@ -35,6 +35,11 @@ def format_plan(plan: UpgradePlan) -> str:
 		)
 	terminated = [d.driver for d in plan.drivers if d.terminated]
 	lines.append(f"Terminated drivers set Inactive: {len(terminated)} {', '.join(terminated[:50])}".rstrip())
+	if plan.archived_refunds:
+		lines.append(
+			"Archived drivers restored as Inactive to carry a pending deposit refund into payable: "
+			+ ", ".join(f"{driver} ({amount} KES)" for driver, amount in plan.archived_refunds)
+		)
 	users = [d for d in plan.drivers if d.user]
 	lines.append(f"Driver user links copied (user_account -> user): {len(users)}")
 	lines.append(f"Transactions marked pre-ledger (kept read-only, no postings): {plan.transactions_to_mark}")
