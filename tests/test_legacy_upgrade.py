@@ -283,3 +283,32 @@ def test_statement_shows_pre_ledger_transactions(legacy_db):
 		line.remarks for line in lines if line.trans_id == "SKL1AAA003"
 	)
 	assert pre_ledger_lines(legacy_db, "DRV-112001", date(2026, 11, 22), date(2026, 11, 30)) == []
+
+
+def test_standalone_runner_checks_and_upgrades(legacy_url):
+	url = f"mysql://{legacy_url.user}@{legacy_url.host}:{legacy_url.port}/{legacy_url.database}"
+
+	def runner(*command: str) -> subprocess.CompletedProcess:
+		return subprocess.run(
+			[sys.executable, "-m", "tuktuk_management.cli", "--db-url", url, *command],
+			capture_output=True,
+			text=True,
+		)
+
+	with MariaDB(legacy_url) as db:
+		legacy_site.build(db, duplicate_account=True)
+	blocked = runner("upgrade-check")
+	assert blocked.returncode == 1 and blocked.stdout.startswith("BLOCKERS (1)"), (
+		blocked.stdout + blocked.stderr
+	)
+	assert runner("upgrade").returncode == 1
+	with MariaDB(legacy_url) as db:
+		db.sql("update `tabTukTuk Vehicle` set mpesa_account = 'TT004' where name = 'TUK-885-004'")
+		db.commit()
+	assert runner("upgrade-check").returncode == 0
+	done = runner("upgrade")
+	assert done.returncode == 0, done.stdout + done.stderr
+	assert '"opening_vouchers": 6' in done.stdout
+	assert runner("reconcile").returncode == 0
+	again = runner("upgrade")
+	assert again.returncode == 0 and '"opening_vouchers": 0' in again.stdout
