@@ -158,9 +158,9 @@ def fix_driver_balance(driver_name: str, auto_fix: bool | str = False) -> dict:
 
 	    frappe.call("tuktuk_management.api.tuktuk.fix_driver_balance", driver_name="DRV-112001", auto_fix=True)
 	"""
+	frappe.only_for(roles.MONEY_MOVERS)
 	from tuktuk_management.api.reconciliation import execute_reconciliation, strict_bool
 
-	frappe.only_for(roles.MONEY_MOVERS)
 	fix = strict_bool(auto_fix, "auto_fix")
 	driver = _resolve_driver(driver_name)
 	check = _check(driver)
@@ -189,9 +189,9 @@ def reconcile_all_drivers_balances(auto_fix: bool | str = False) -> dict:
 	(whether fixing was asked for) and ``results``: one row per driver with ``driver_name`` (ID),
 	``driver`` (person's name), ``old_balance``, ``calculated_balance``, ``discrepancy`` and ``fixed``.
 	"""
+	frappe.only_for(roles.MONEY_MOVERS)
 	from tuktuk_management.api.reconciliation import execute_reconciliation, strict_bool
 
-	frappe.only_for(roles.MONEY_MOVERS)
 	fix = strict_bool(auto_fix, "auto_fix")
 	names = dict(frappe.db.sql("select name, driver_name from `tabTukTuk Driver`"))
 	checks = [
