@@ -214,7 +214,8 @@ def read_plan(db: Database, *, our_fields: dict[str, set[str]] | None = None) ->
 
 
 def _column(columns: set[str], name: str, default: str = "null") -> str:
-	return f"`{name}`" if name in columns else default
+	"""``name`` if the table has that column, else ``default`` under that name."""
+	return f"`{name}`" if name in columns else f"{default} as `{name}`"
 
 
 def _plan_drivers(db: Database, plan: UpgradePlan, settings: dict, ledger_exists: bool) -> None:
@@ -234,67 +235,52 @@ def _plan_drivers(db: Database, plan: UpgradePlan, settings: dict, ledger_exists
 		daily_target, is_rollover_target, consecutive_misses, {_column(columns, "user_account")},
 		{_column(columns, "exit_date")}, {_column(columns, "refund_amount", "0")},
 		{_column(columns, "refund_status")}, {_column(columns, "sunny_id")}, {_column(columns, "user")}
-		from `tabTukTuk Driver` order by name"""
+		from `tabTukTuk Driver` order by name""",
+		as_dict=True,
 	)
-	for (
-		name,
-		balance,
-		deposit,
-		target,
-		rollover,
-		misses,
-		user_account,
-		exit_date,
-		refund,
-		refund_status,
-		sunny_id,
-		user,
-	) in rows:
-		figures = {}
-		for label, value in (
-			("current_balance", balance),
-			("current_deposit_balance", deposit),
-			("daily_target", target),
-			("refund_amount", refund),
-		):
-			figures[label], had_cents = legacy_kes(value)
-			if had_cents:
-				plan.warnings.append(f"driver {name}: {label} {value} rounded to {figures[label]} KES")
-		is_rollover = bool(rollover) and figures["daily_target"] > 0
-		rollover_kes = max(0, figures["daily_target"] - plan.global_daily_target_kes) if is_rollover else 0
-		if is_rollover and figures["daily_target"] < plan.global_daily_target_kes:
-			plan.warnings.append(
-				f"driver {name}: rollover target {figures['daily_target']} KES is below the global "
-				f"target {plan.global_daily_target_kes} KES; the driver gets the global target"
-			)
-		pending_refund = (
-			figures["refund_amount"]
-			if exit_date and refund_status == "Pending" and figures["refund_amount"] > 0
-			else 0
+	for row in rows:
+		plan.drivers.append(_driver_plan(plan, row, unpaid.get(row["name"], 0), row["name"] in opened))
+
+
+def _driver_plan(plan: UpgradePlan, row: dict, unpaid_share_kes: int, opened: bool) -> DriverPlan:
+	"""One driver's plan from its row (the original's columns, some possibly NULL); warnings go
+	to ``plan``."""
+	name = row["name"]
+	figures = {}
+	for label in ("current_balance", "current_deposit_balance", "daily_target", "refund_amount"):
+		figures[label], had_cents = legacy_kes(row[label])
+		if had_cents:
+			plan.warnings.append(f"driver {name}: {label} {row[label]} rounded to {figures[label]} KES")
+	target_kes = figures["daily_target"]
+	is_rollover = bool(row["is_rollover_target"]) and target_kes > 0
+	if is_rollover and target_kes < plan.global_daily_target_kes:
+		plan.warnings.append(
+			f"driver {name}: rollover target {target_kes} KES is below the global "
+			f"target {plan.global_daily_target_kes} KES; the driver gets the global target"
 		)
-		if sunny_id and not SUNNY_ID.match(sunny_id.strip()):
-			plan.warnings.append(
-				f"driver {name}: Sunny ID {sunny_id!r} is not D + six digits; repayments to it go to suspense"
-			)
-		if not sunny_id:
-			plan.warnings.append(f"driver {name} has no Sunny ID; give it one before editing the driver")
-		plan.drivers.append(
-			DriverPlan(
-				driver=name,
-				current_balance_kes=figures["current_balance"],
-				deposit_kes=figures["current_deposit_balance"],
-				unpaid_share_kes=unpaid.get(name, 0),
-				pending_refund_kes=pending_refund,
-				legacy_daily_target_kes=figures["daily_target"],
-				is_rollover=is_rollover,
-				daily_target_kes=0 if is_rollover else figures["daily_target"],
-				target_rollover_kes=rollover_kes,
-				consecutive_misses=int(misses or 0),
-				terminated=bool(exit_date),
-				user=user_account if user_account and not user else None,
-				opened=name in opened,
-			)
+	refund_pending = row["exit_date"] and row["refund_status"] == "Pending" and figures["refund_amount"] > 0
+	sunny_id = row["sunny_id"]
+	if sunny_id and not SUNNY_ID.match(sunny_id.strip()):
+		plan.warnings.append(
+			f"driver {name}: Sunny ID {sunny_id!r} is not D + six digits; repayments to it go to suspense"
 		)
+	if not sunny_id:
+		plan.warnings.append(f"driver {name} has no Sunny ID; give it one before editing the driver")
+	return DriverPlan(
+		driver=name,
+		current_balance_kes=figures["current_balance"],
+		deposit_kes=figures["current_deposit_balance"],
+		unpaid_share_kes=unpaid_share_kes,
+		pending_refund_kes=figures["refund_amount"] if refund_pending else 0,
+		legacy_daily_target_kes=target_kes,
+		is_rollover=is_rollover,
+		daily_target_kes=0 if is_rollover else target_kes,
+		target_rollover_kes=max(0, target_kes - plan.global_daily_target_kes) if is_rollover else 0,
+		consecutive_misses=int(row["consecutive_misses"] or 0),
+		terminated=bool(row["exit_date"]),
+		user=row["user_account"] if row["user_account"] and not row["user"] else None,
+		opened=opened,
+	)
 
 
 def _unpaid_shares(db: Database, settings: dict, ledger_exists: bool) -> dict[str, int]:
@@ -305,10 +291,16 @@ def _unpaid_shares(db: Database, settings: dict, ledger_exists: bool) -> dict[st
 	if "b2c_payment_sent" not in columns:
 		return {}
 	condition = _pre_ledger_condition(columns, ledger_exists)
+	# Rows already marked pre-ledger keep the original status in legacy_payment_status.
+	original_status = (
+		"coalesce(t.legacy_payment_status, t.payment_status)"
+		if "legacy_payment_status" in columns
+		else "t.payment_status"
+	)
 	rows = db.sql(
 		f"""select t.driver, sum(t.driver_share) from `tabTukTuk Transaction` t
 		where {condition} and t.driver is not null and t.b2c_payment_sent = 0 and t.driver_share > 0
-		and coalesce(t.{_column(columns, "legacy_payment_status", "payment_status")}, t.payment_status) = 'Completed'
+		and {original_status} = 'Completed'
 		group by t.driver"""
 	)
 	return {driver: legacy_kes(total)[0] for driver, total in rows}
