@@ -496,6 +496,11 @@ def _plan_payment_reversal(db: Database, note: CreditNote, locked: LockedDrivers
 	driver, amount_kes = note.driver, note.amount_kes
 	row = locked[driver]
 	payment = _lock_transaction(db, note.transaction)
+	if payment["pre_ledger"]:
+		raise CorrectionRefused(
+			f"Transaction {note.transaction} was recorded by the app this one replaced and has no postings "
+			"(its money is in the driver's opening balance); correct the balance with a manual journal."
+		)
 	if payment["payment_status"] not in REVERSIBLE_PAYMENT_STATUSES:
 		raise CorrectionRefused(
 			f"Transaction {note.transaction} is {payment['payment_status']}; only a completed or allocated "
@@ -567,7 +572,7 @@ def _plan_payment_reversal(db: Database, note: CreditNote, locked: LockedDrivers
 def _lock_transaction(db: Database, transaction: str | None) -> dict:
 	rows = db.sql(
 		"""select name, driver, amount, target_contribution, driver_share, deposit_contribution,
-			payment_status, allocated_at, reversed_kes
+			payment_status, allocated_at, reversed_kes, pre_ledger
 		from `tabTukTuk Transaction` where name = %s for update""",
 		(transaction,),
 		as_dict=True,
