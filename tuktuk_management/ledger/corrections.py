@@ -496,11 +496,6 @@ def _plan_payment_reversal(db: Database, note: CreditNote, locked: LockedDrivers
 	driver, amount_kes = note.driver, note.amount_kes
 	row = locked[driver]
 	payment = _lock_transaction(db, note.transaction)
-	if payment["pre_ledger"]:
-		raise CorrectionRefused(
-			f"Transaction {note.transaction} was recorded by the app this one replaced and has no postings "
-			"(its money is in the driver's opening balance); correct the balance with a manual journal."
-		)
 	if payment["payment_status"] not in REVERSIBLE_PAYMENT_STATUSES:
 		raise CorrectionRefused(
 			f"Transaction {note.transaction} is {payment['payment_status']}; only a completed or allocated "
@@ -579,6 +574,11 @@ def _lock_transaction(db: Database, transaction: str | None) -> dict:
 	)
 	if not rows:
 		raise NotFound(f"Transaction {transaction} does not exist.")
+	if rows[0]["pre_ledger"]:
+		raise CorrectionRefused(
+			f"Transaction {transaction} was recorded by the app this one replaced and has no postings "
+			"(its money is in the driver's opening balance); correct the balance with a manual journal."
+		)
 	return rows[0]
 
 
