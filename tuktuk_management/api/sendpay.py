@@ -8,10 +8,11 @@ the callback log (Invalid or Conflict, never applied to a balance).
 
 from __future__ import annotations
 
-import frappe
 from werkzeug.wrappers import Response
 
-from tuktuk_management.api.b2c import _callback_response
+import frappe
+
+from tuktuk_management.api.b2c import respond
 from tuktuk_management.ledger import payouts
 from tuktuk_management.legacy import callbacks as legacy
 
@@ -19,10 +20,10 @@ from tuktuk_management.legacy import callbacks as legacy
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def b2c_result() -> Response:
 	"""The original's B2C ``ResultURL``: as ``tuktuk_management.api.b2c.result`` without the token."""
-	return _callback_response(payouts.B2C_RESULT, None, legacy_url=legacy.B2C_RESULT)
+	return respond(payouts.B2C_RESULT, None, legacy_url=legacy.B2C_RESULT)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def b2c_timeout() -> Response:
 	"""The original's B2C ``QueueTimeOutURL``: as ``tuktuk_management.api.b2c.timeout`` without the token."""
-	return _callback_response(payouts.B2C_TIMEOUT, None, legacy_url=legacy.B2C_TIMEOUT)
+	return respond(payouts.B2C_TIMEOUT, None, legacy_url=legacy.B2C_TIMEOUT)

@@ -14,19 +14,20 @@ from __future__ import annotations
 import json
 from datetime import datetime, time, timedelta
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe import _
 from frappe.utils import get_datetime, getdate
-from werkzeug.wrappers import Response
 
 from tuktuk_management import roles
-from tuktuk_management.api.c2b import _callback_response, receive_confirmation
+from tuktuk_management.api.c2b import respond_confirmation, respond_validation
 from tuktuk_management.api.corrections import allocate, record_missed
 from tuktuk_management.ledger import reconcile
-from tuktuk_management.ledger.callback_log import C2B_CONFIRMATION, C2B_VALIDATION
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.legacy import callbacks as legacy
 from tuktuk_management.legacy import runbook
+from tuktuk_management.stored_callbacks import receive_confirmation
 
 CONSOLE_SOURCE_IP = "console"
 
@@ -36,20 +37,20 @@ CONSOLE_SOURCE_IP = "console"
 def payment_confirmation() -> Response:
 	"""The original's registered ConfirmationURL: as ``tuktuk_management.api.c2b.confirmation``
 	without the token, while TukTuk Settings accepts legacy callback URLs (else 403, stored)."""
-	return _callback_response(C2B_CONFIRMATION, None, legacy_url=legacy.PAYMENT_CONFIRMATION)
+	return respond_confirmation(None, legacy_url=legacy.PAYMENT_CONFIRMATION)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def payment_validation() -> Response:
 	"""The original's registered ValidationURL: as ``tuktuk_management.api.c2b.validation``
 	without the token, while TukTuk Settings accepts legacy callback URLs (else 403, stored)."""
-	return _callback_response(C2B_VALIDATION, None, legacy_url=legacy.PAYMENT_VALIDATION)
+	return respond_validation(None, legacy_url=legacy.PAYMENT_VALIDATION)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def mpesa_validation() -> Response:
 	"""The original's second validation URL: as :func:`payment_validation`."""
-	return _callback_response(C2B_VALIDATION, None, legacy_url=legacy.MPESA_VALIDATION)
+	return respond_validation(None, legacy_url=legacy.MPESA_VALIDATION)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -71,7 +72,7 @@ def mpesa_confirmation(data: dict | str | None = None) -> Response | dict:
 	        --kwargs '{"data": {"TransID": "...", ...}}'
 	"""
 	if _web_request_for(legacy.MPESA_CONFIRMATION):
-		return _callback_response(C2B_CONFIRMATION, None, legacy_url=legacy.MPESA_CONFIRMATION)
+		return respond_confirmation(None, legacy_url=legacy.MPESA_CONFIRMATION)
 	if data is None:
 		frappe.throw(_("Give the confirmation body as data."))
 	raw_body = data if isinstance(data, str) else json.dumps(data)
@@ -227,7 +228,7 @@ def _comment_fixes(result: reconcile.RunResult) -> None:
 	for driver, fixes in sorted(by_driver.items()):
 		frappe.get_doc("TukTuk Driver", driver).add_comment("Comment", runbook.fix_comment(fixes, result.run))
 	if by_driver:
-		frappe.db.commit()  # console unit of work: the comments with the fixes already committed
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- console unit of work: the comments go with the committed fixes
 
 
 def process_uncaptured_payment(
@@ -241,7 +242,7 @@ def process_uncaptured_payment(
 	        --kwargs '{"transaction_id": "TK12345678", "driver": "D000123"}'
 	"""
 	result = allocate(transaction_id, driver=driver, vehicle=vehicle)
-	frappe.db.commit()  # console unit of work: `bench console` does not commit
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- console unit of work: `bench console` does not commit
 	return result
 
 
@@ -262,5 +263,5 @@ def add_missed_transaction(
 	                   "trans_time": "20261121121325"}'
 	"""
 	result = record_missed(transaction_id, amount, account, trans_time, driver=driver, vehicle=vehicle)
-	frappe.db.commit()  # console unit of work: `bench console` does not commit
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- console unit of work: `bench console` does not commit
 	return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from frappe.commands import get_site, pass_context
 
 from tuktuk_management.commands.upgrade import tuktuk_register_urls, tuktuk_upgrade_check

@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+
 from frappe.commands import get_site, pass_context
 
 C2B_METHODS = {

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.drivers import SUNNY_ID_PATTERN, lock_drivers
 from tuktuk_management.ledger.rows import sql_datetime
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
-from tuktuk_management.ledger.writer import PostingLine, lock_drivers, new_name, post_voucher
+from tuktuk_management.ledger.writer import PostingLine, new_name, post_voucher
 from tuktuk_management.legacy import mapping
 from tuktuk_management.legacy.plan import (
 	NO_POSTINGS,
-	SUNNY_ID,
 	DriverPlan,
 	UpgradeBlocked,
 	UpgradePlan,
@@ -153,7 +153,7 @@ def restore_archived_refunds(db: Database, *, now: datetime, user: str) -> int:
 			"""update `tabTukTuk Driver` set status = 'Inactive', sunny_id = %s,
 			exit_date = coalesce(exit_date, %s) where name = %s""",
 			(
-				sunny_id if SUNNY_ID.match(sunny_id) and sunny_id not in sunny_ids else None,
+				sunny_id if SUNNY_ID_PATTERN.match(sunny_id) and sunny_id not in sunny_ids else None,
 				now.date(),
 				driver,
 			),

@@ -30,11 +30,3 @@ def legacy_urls_accepted(db: Database) -> bool:
 		"select value from `tabSingles` where doctype = %s and field = %s", (SETTINGS_DOCTYPE, SWITCH_FIELD)
 	)
 	return bool(rows) and str(rows[0][0] or "0").strip() == "1"
-
-
-def mark_legacy_call(db: Database, callback_log: str, legacy_url: str) -> None:
-	"""Record on a stored callback log which legacy URL the call arrived at (caller commits)."""
-	db.sql(
-		"update `tabTukTuk Callback Log` set legacy_url = %s where name = %s",
-		(legacy_url[:140], callback_log),
-	)

@@ -16,12 +16,12 @@ from decimal import Decimal
 from tuktuk_management import roles
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.drivers import SUNNY_ID_PATTERN
 from tuktuk_management.ledger.money import round_half_up_kes
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.legacy import mapping
 
-SUNNY_ID = re.compile(r"^D\d{6}$")
 WARNINGS_MAX = 200
 
 
@@ -260,7 +260,7 @@ def _driver_plan(plan: UpgradePlan, row: dict, unpaid_share_kes: int, opened: bo
 		)
 	refund_pending = row["exit_date"] and row["refund_status"] == "Pending" and figures["refund_amount"] > 0
 	sunny_id = row["sunny_id"]
-	if sunny_id and not SUNNY_ID.match(sunny_id.strip()):
+	if sunny_id and not SUNNY_ID_PATTERN.match(sunny_id.strip()):
 		plan.warnings.append(
 			f"driver {name}: Sunny ID {sunny_id!r} is not D + six digits; repayments to it go to suspense"
 		)
