@@ -54,6 +54,7 @@ def receive_confirmation(
 	source_ip: str,
 	settings: LedgerSettings | None = None,
 	commit: bool = True,
+	legacy_url: str | None = None,
 	remote_addr: str = "",
 	forwarded_for: str = "",
 ) -> ConfirmationResult:
@@ -70,6 +71,7 @@ def receive_confirmation(
 		raw_body,
 		source_ip,
 		lambda log, now: apply_confirmation_log(log, raw_body, settings=settings, now=now, commit=commit),
+		legacy_url,
 		remote_addr=remote_addr,
 		forwarded_for=forwarded_for,
 	)
@@ -101,11 +103,13 @@ def _receive(
 	stored_body: bytes | str,
 	source_ip: str,
 	apply: Callable[[str, datetime], Logged],
+	legacy_url: str | None = None,
 	*,
 	remote_addr: str = "",
 	forwarded_for: str = "",
 ) -> Logged:
-	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body.
+	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body;
+	``legacy_url``: the original app's URL the call arrived at (recorded on the log).
 	source_ip: the caller's address as checked (api/callbacks.py); remote_addr, forwarded_for:
 	the connection's address and the raw X-Forwarded-For header, kept on the log."""
 	now = now_datetime()
@@ -116,6 +120,7 @@ def _receive(
 		received_at=now,
 		source_ip=source_ip,
 		apply=lambda log: apply(log, now),
+		legacy_url=legacy_url,
 		remote_addr=remote_addr,
 		forwarded_for=forwarded_for,
 	)
@@ -150,6 +155,7 @@ def receive_result(
 	endpoint: str,
 	source_ip: str,
 	settings: LedgerSettings,
+	legacy_url: str | None = None,
 	remote_addr: str = "",
 	forwarded_for: str = "",
 ) -> Logged[payouts.PayoutOutcome]:
@@ -160,6 +166,7 @@ def receive_result(
 		stored_body,
 		source_ip,
 		lambda log, now: apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now),
+		legacy_url,
 		remote_addr=remote_addr,
 		forwarded_for=forwarded_for,
 	)

@@ -34,7 +34,8 @@ from tuktuk_management.ledger.callback_guard import (
 	client_address,
 	record_refusal,
 )
-from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, load_settings
+from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.legacy import callbacks as legacy_callbacks
 
 HTTP_OK = 200
 HTTP_FORBIDDEN = 403
@@ -59,22 +60,27 @@ class Call:
 	forwarded_for: str = ""
 
 
-def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call:
+def accept_call(endpoint: str, token: str | None, forbidden_reply: dict, *, legacy_url: str = "") -> Call:
 	"""Read the request and check its caller; a refused call is kept (bounded) and committed.
 
 	endpoint: the TukTuk Callback Log endpoint. token: the whitelisted method's ``token``
-	argument. forbidden_reply: the body of the 403 reply.
+	argument. forbidden_reply: the body of the 403 reply. legacy_url: set for a call at one of
+	the original app's URLs, which carry no token: allowed only while TukTuk Settings accepts
+	legacy callback URLs, then checked against the IP allowlist, and recorded on its log.
 	"""
 	raw_body = frappe.request.get_data(cache=True)
 	settings = load_settings(frappe.db)
 	remote_addr = (frappe.request.environ.get("REMOTE_ADDR") or "").strip()
 	forwarded_for = frappe.request.headers.get("X-Forwarded-For") or ""
 	address = client_address(remote_addr, forwarded_for, settings.trusted_proxy_count)
-	refusal = refusal_of(supplied_token(token), address, settings)
+	if legacy_url:
+		refusal = legacy_refusal(address, settings)
+	else:
+		refusal = refusal_of(supplied_token(token), address, settings)
 	call = Call(raw_body, address, settings, None, remote_addr, forwarded_for)
 	if not refusal:
 		return call
-	keep_refusal(endpoint, call, refusal)
+	keep_refusal(endpoint, call, refusal, legacy_url=legacy_url)
 	return Call(
 		raw_body,
 		address,
@@ -100,8 +106,28 @@ def refusal_of(supplied: str, address: str, settings: LedgerSettings) -> str:
 	return check_caller(supplied, expected, address, settings.allowed_callback_ips)
 
 
-def keep_refusal(endpoint: str, call: Call, reason: str) -> RefusalRecord:
-	"""Count (and, under the bound, store) a refused call and commit; alert managers if due."""
+def legacy_refusal(address: str, settings: LedgerSettings) -> str:
+	"""Why a call at one of the original app's URLs is refused ("" if allowed): the switch, then
+	the caller's address (from :func:`client_address`)."""
+	if not legacy_callbacks.legacy_urls_accepted(frappe.db):
+		return legacy_callbacks.TURNED_OFF
+	return ip_refusal(address, settings)
+
+
+def ip_refusal(address: str, settings: LedgerSettings) -> str:
+	"""Why the caller's address is refused ("" if allowed by the optional allowlist)."""
+	try:
+		allowed = ip_allowed(address, settings.allowed_callback_ips)
+	except ValueError:
+		return "Allowed Callback IPs in TukTuk Settings cannot be parsed"
+	if not allowed:
+		return "source IP is not in Allowed Callback IPs"
+	return ""
+
+
+def keep_refusal(endpoint: str, call: Call, reason: str, *, legacy_url: str = "") -> RefusalRecord:
+	"""Count (and, under the bound, store) a refused call and commit; alert managers if due.
+	legacy_url: the original app's URL the call came to, recorded on its log."""
 	record = record_refusal(
 		frappe.db,
 		endpoint=endpoint,
@@ -112,6 +138,7 @@ def keep_refusal(endpoint: str, call: Call, reason: str) -> RefusalRecord:
 		error=reason,
 		now=now_datetime(),
 		stored_per_minute_max=call.settings.refused_calls_stored_per_minute,
+		legacy_url=legacy_url or None,
 	)
 	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the refused call is counted (and stored); nothing else happens
 	if record.alert:

@@ -153,13 +153,15 @@ def record_refusal(
 	error: str,
 	now: datetime,
 	stored_per_minute_max: int,
+	legacy_url: str | None = None,
 ) -> RefusalRecord:
 	"""Count a refused call in its source's minute row and store it in full while under the bound.
 
 	address: from :func:`client_address` ("" = unknown); remote_addr / forwarded_for: the raw
 	connection address and header, kept on the stored log; raw_body: truncated by
 	:func:`~tuktuk_management.ledger.callback_log.store_callback`; now: the site clock (naive);
-	stored_per_minute_max: TukTuk Settings ``refused_calls_stored_per_minute`` (>= 0). The caller
+	stored_per_minute_max: TukTuk Settings ``refused_calls_stored_per_minute`` (>= 0); legacy_url:
+	the original app's URL the call came to (kept on the stored log). The caller
 	commits. Concurrent refusals from one source serialise on its minute row for one statement.
 	"""
 	assert stored_per_minute_max >= 0
@@ -184,6 +186,7 @@ def record_refusal(
 			remote_addr=remote_addr or "",
 			status=LogStatus.REJECTED,
 			error=error,
+			legacy_url=legacy_url,
 		)
 	alert = ordinal == stored_per_minute_max + 1 and _claim_alert(db, summary, source, minute)
 	return RefusalRecord(log, ordinal, summary, source, alert)

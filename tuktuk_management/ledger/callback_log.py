@@ -43,6 +43,7 @@ _INSERT_LOG = insert_statement(
 		"attempts",
 		"error",
 		"raw_body",
+		"legacy_url",
 		"forwarded_for",
 		"remote_addr",
 	),
@@ -60,6 +61,7 @@ def store_callback(
 	status: str = LogStatus.RECEIVED,
 	error: str = "",
 	user: str = "Guest",
+	legacy_url: str | None = None,
 	forwarded_for: str = "",
 	remote_addr: str = "",
 ) -> str:
@@ -68,6 +70,9 @@ def store_callback(
 	source_ip: the caller's address as used for the allowlist (see
 	:func:`tuktuk_management.ledger.callback_guard.client_address`); forwarded_for: the raw
 	``X-Forwarded-For`` header as received; remote_addr: the connection's address.
+
+	legacy_url: the original app's callback method the call arrived at (its aliases, see
+	:mod:`tuktuk_management.legacy.callbacks`), None for this app's own URLs.
 
 	Bodies are truncated to STORED_BODY_CHARS_MAX characters (a longer body is Invalid: the
 	caller processes the body it received, not the stored copy) and to REJECTED_BODY_CHARS_MAX
@@ -90,6 +95,7 @@ def store_callback(
 			0,
 			error[:ERROR_CHARS_MAX],
 			text,
+			legacy_url[:140] if legacy_url else None,
 			(forwarded_for or "")[:FORWARDED_FOR_CHARS_MAX],
 			(remote_addr or "")[:140],
 		),
@@ -258,18 +264,20 @@ def receive_logged(
 	received_at: datetime,
 	source_ip: str,
 	apply: Callable[[str], Logged[OutcomeT]],
+	legacy_url: str | None = None,
 	remote_addr: str = "",
 	forwarded_for: str = "",
 ) -> Logged[OutcomeT]:
 	"""Store ``raw_body`` in a new TukTuk Callback Log and commit (raw first), then ``apply(log)``:
-	:func:`apply_logged` with the endpoint's processor. ``source_ip``, ``remote_addr`` and
-	``forwarded_for``: see :func:`store_callback`."""
+	:func:`apply_logged` with the endpoint's processor. legacy_url, remote_addr, forwarded_for:
+	see :func:`store_callback`."""
 	log = store_callback(
 		db,
 		endpoint=endpoint,
 		raw_body=raw_body,
 		received_at=received_at,
 		source_ip=source_ip,
+		legacy_url=legacy_url,
 		remote_addr=remote_addr,
 		forwarded_for=forwarded_for,
 	)
