@@ -7,6 +7,7 @@
     python -m tuktuk_management.cli close-day [--date YYYY-MM-DD]
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
     python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
+    python -m tuktuk_management.cli import-statement statement.csv | match | recover   # see standalone/statement.py
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` handles each line exactly as
 the confirmation webhook does after its URL-token check: store the raw body (committed), apply
@@ -37,6 +38,7 @@ from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.standalone import statement as statement_commands
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -352,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 		"--fix", action="store_true", help="set drifted caches to their ledger sums (recorded)"
 	)
 	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
+	statement_commands.add_parsers(commands)
 	return parser
 
 
@@ -375,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 			return cmd_balances(url)
 		if args.command == "close-day":
 			return cmd_close_day(url, args.date)
+		if args.command in statement_commands.COMMANDS:
+			return statement_commands.run(url, args)
 		return cmd_reconcile(url, fix=args.fix, driver=args.driver)
 	except Exception as exc:  # the runner's boundary: a clear one-line error, exit 2
 		print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), file=sys.stderr)
