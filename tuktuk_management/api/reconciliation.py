@@ -98,5 +98,18 @@ def execute_reconciliation(
 
 
 def scheduled_reconciliation() -> dict:
-	"""Background job: the daily dry run (fixes are a manager's decision)."""
-	return execute_reconciliation(fix=False, driver=None, triggered_by=SCHEDULER).as_dict()
+	"""Background job: the daily dry run (fixes are a manager's decision), with the external
+	figures of the latest M-Pesa statement import (re-matched); either kind of difference alerts."""
+	from tuktuk_management.api.statement import nightly_figures
+
+	try:
+		external = nightly_figures()
+	except Exception:
+		frappe.db.rollback()
+		frappe.log_error(title="TukTuk statement matching failed", message=frappe.get_traceback())
+		external = None
+	result = execute_reconciliation(fix=False, driver=None, triggered_by=SCHEDULER, alert=False)
+	if result.status != reconcile.CLEAN or (external and external["differences"]):
+		send_drift_alert(result, external=external)
+		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
+	return {**result.as_dict(), "statement": external}

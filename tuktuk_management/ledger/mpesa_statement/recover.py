@@ -65,6 +65,7 @@ class Recovery:
 	payout: str | None = None
 	driver: str | None = None
 	applied: bool = False  # this call changed the books
+	queued_payout: str | None = None  # the payout the recovered payment queued (send after commit)
 
 	def as_dict(self) -> dict:
 		return asdict(self)
@@ -190,6 +191,7 @@ def recover_payment(
 		transaction=outcome.transaction,
 		driver=outcome.driver,
 		applied=applied,
+		queued_payout=outcome.payout if applied else None,
 	)
 
 
