@@ -206,15 +206,9 @@ def json_ready(value):
 
 def payout_window(db: Database) -> timedelta:
 	"""TukTuk Settings ``statement_payout_window_hours`` (default 48, at least 1) as a timedelta."""
-	rows = db.sql(
-		"select value from `tabSingles` where doctype = 'TukTuk Settings' and field = %s",
-		("statement_payout_window_hours",),
-	)
-	try:
-		hours = int(Decimal(str(rows[0][0]))) if rows and rows[0][0] not in (None, "") else 48
-	except ArithmeticError:
-		hours = 48
-	return timedelta(hours=max(1, min(hours, 24 * 31)))
+	from tuktuk_management.ledger.mpesa_statement.config import load_statement_settings
+
+	return load_statement_settings(db).payout_window
 
 
 def load_lines(db: Database, period_start: datetime, period_end: datetime) -> list[StoredLine]:
@@ -287,9 +281,11 @@ def match_lines(
 	period_start: datetime,
 	period_end: datetime,
 	payout_window: timedelta = DEFAULT_PAYOUT_WINDOW,
+	books_payouts: bool = True,
 ) -> MatchResult:
 	"""Decide each line's outcome and find the book entries of the period missing from the
-	statement. Reads only (no locks, no writes)."""
+	statement (Paid payouts too unless ``books_payouts`` is False: a source of C2B lines only).
+	Reads only (no locks, no writes)."""
 	result = MatchResult(period_start, period_end)
 	receipts = [line.receipt_no for line in lines]
 	transactions: dict[str, tuple] = {}
@@ -332,11 +328,16 @@ def match_lines(
 					"at": at,
 				}
 			)
-	for name, receipt, amount, at in db.sql(
-		"""select name, receipt, amount, finished_at from `tabTukTuk Payout`
+	payouts_paid = (
+		db.sql(
+			"""select name, receipt, amount, finished_at from `tabTukTuk Payout`
 		where status = 'Paid' and finished_at between %s and %s order by finished_at, name""",
-		(sql_datetime(period_start), sql_datetime(period_end)),
-	):
+			(sql_datetime(period_start), sql_datetime(period_end)),
+		)
+		if books_payouts
+		else ()
+	)
+	for name, receipt, amount, at in payouts_paid:
 		if receipt not in statement_receipts:
 			result.not_in_statement.append(
 				{
@@ -547,6 +548,7 @@ def run_match(
 	period_start: datetime | None = None,
 	period_end: datetime | None = None,
 	payout_window: timedelta = DEFAULT_PAYOUT_WINDOW,
+	books_payouts: bool = True,
 ) -> MatchResult:
 	"""Match the lines of a period (an import's period, the given one, or every stored line),
 	post their fees once, save each line's outcome and, for an import, its summary and status.
@@ -561,7 +563,12 @@ def run_match(
 		period_end = period_end or stored[1]
 	lines = load_lines(db, period_start, period_end)
 	result = match_lines(
-		db, lines, period_start=period_start, period_end=period_end, payout_window=payout_window
+		db,
+		lines,
+		period_start=period_start,
+		period_end=period_end,
+		payout_window=payout_window,
+		books_payouts=books_payouts,
 	)
 	result.charges_posted = post_charges(db, result.matches, now=now, user=user)
 	save_matches(db, result.matches, now=now)
