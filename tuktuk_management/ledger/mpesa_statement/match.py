@@ -58,6 +58,7 @@ NOT_IN_STATEMENT = "Not in Statement"  # a book entry of the period with no stat
 LINE_OUTCOMES = (MATCHED, DIFFERS, NOT_IN_BOOKS, PAYOUT_UNSETTLED, PAID_TWICE, CHARGE_POSTED, IGNORED)
 DIFFERENCE_OUTCOMES = (DIFFERS, NOT_IN_BOOKS, PAYOUT_UNSETTLED, PAID_TWICE)
 
+RECOVERED_NOTE = "recovered from the statement"
 LINES_MAX = 200_000
 QUERY_CHUNK_MAX = 1_000
 LISTED_MAX = 200  # book entries listed in a summary
@@ -380,9 +381,8 @@ def _match_line(
 		if line.account_no and bill_ref != line.account_no.strip().upper():
 			differences.append(f"account {bill_ref} in the books, {line.account_no} in the statement")
 		status = DIFFERS if differences else MATCHED
-		return LineMatch(
-			line, status, note="; ".join(differences), transaction=line.receipt_no, recovered=recovered
-		)
+		note = "; ".join(differences) or (RECOVERED_NOTE if recovered else "")
+		return LineMatch(line, status, note=note, transaction=line.receipt_no, recovered=recovered)
 	found = payouts_by_receipt.get(line.receipt_no)
 	if found is None:
 		return None

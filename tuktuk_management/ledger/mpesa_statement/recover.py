@@ -35,7 +35,12 @@ from tuktuk_management.ledger.callback_log import (
 	store_callback,
 )
 from tuktuk_management.ledger.database import Database, affected_rows, run_with_retry
-from tuktuk_management.ledger.mpesa_statement.match import NOT_IN_BOOKS, PAYOUT_UNSETTLED
+from tuktuk_management.ledger.mpesa_statement.match import (
+	MATCHED,
+	NOT_IN_BOOKS,
+	PAYOUT_UNSETTLED,
+	RECOVERED_NOTE,
+)
 from tuktuk_management.ledger.mpesa_statement.parse import PAYMENT
 from tuktuk_management.ledger.mpesa_statement.store import LINE_DOCTYPE, decimal_kes
 from tuktuk_management.ledger.rows import sql_datetime
@@ -169,8 +174,9 @@ def recover_payment(
 			at = sql_datetime(clock())
 			db.sql(
 				f"""update `tab{LINE_DOCTYPE}` set recovered = 1, recovered_at = %s, recovered_by = %s,
-				`transaction` = %s, modified = %s where name = %s""",
-				(at, user, outcome.transaction, at, line),
+				`transaction` = %s, match_status = %s, match_note = %s, matched_at = %s, modified = %s
+				where name = %s""",
+				(at, user, outcome.transaction, MATCHED, RECOVERED_NOTE, at, at, line),
 			)
 		return outcome
 
