@@ -3,6 +3,7 @@ outcome, recovery through the confirmation path and the payout lifecycle, never 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -238,3 +239,27 @@ def test_several_processes_recovering_at_once_apply_each_payment_once(db, db_url
 	assert vouchers == len(day.dropped)
 	assert runner_reconcile(db)["status"] == "Clean"
 	assert runner.match_statement(db, statement_import=imported.statement_import).exit_code == 0
+
+
+def test_a_bank_transfer_of_a_payouts_amount_is_not_taken_for_that_payout(db):
+	faults = fixture.Faults(results_lost=1)
+	day = fixture.replay_day(db, faults)
+	(lost,) = day.lost_results
+	receipt = next(p[1] for p in day.paid_payouts if p[0] == lost)
+	lines = [
+		dataclasses.replace(
+			line,
+			receipt_no="BNK0000001",
+			details="Business Transfer to Bank - EQUITY BANK",
+			reason_type="Business Transfer to Bank",
+			other_party_info="EQUITY BANK",
+		)
+		if line.receipt_no == receipt
+		else line
+		for line in parse.parse_statement(fixture.day_statement(db, day, faults))
+	]
+	store.import_statement(db, lines, now=fixture.settings_now(db), user="test")
+	db.commit()
+	runner.match_statement(db)
+	assert status_of(db, "BNK0000001")[:2] == (match.NOT_IN_BOOKS, None)
+	assert db.sql("select status from `tabTukTuk Payout` where name = %s", (lost,))[0][0] == "Sent"

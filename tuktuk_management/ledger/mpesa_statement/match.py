@@ -311,8 +311,14 @@ def match_lines(
 			match = LineMatch(line, NOT_IN_BOOKS)
 			unexplained_out.append(match)
 		result.matches.append(match)
-	if unexplained_out:
-		_explain_withdrawals(db, unexplained_out, payout_window=payout_window)
+	to_phones = [m for m in unexplained_out if m.line.line_type == parse.PAYOUT]
+	for other in unexplained_out:
+		if other.line.line_type != parse.PAYOUT:
+			other.note = "withdrawal made outside the app"
+	if to_phones:
+		# Only a payment to a phone can be one of our payouts (a bank transfer of the same amount
+		# is not).
+		_explain_withdrawals(db, to_phones, payout_window=payout_window)
 
 	statement_receipts = set(receipts)
 	for name, amount, at in db.sql(
@@ -437,10 +443,8 @@ def _explain_withdrawals(db: Database, unexplained: list[LineMatch], *, payout_w
 			taken.add(row[0])
 			match.status, match.payout = PAID_TWICE, row[0]
 			match.note = f"payout {row[0]} is already Paid with receipt {row[3]}: paid twice"
-		elif line.line_type == parse.PAYOUT:
-			match.note = "payment to a phone that no payout explains (made outside the app?)"
 		else:
-			match.note = "withdrawal made outside the app"
+			match.note = "payment to a phone that no payout explains (made outside the app?)"
 
 
 def phone_matches(statement_text: str, msisdn: str | None) -> bool | None:
