@@ -27,7 +27,7 @@ USERS = {
 	"accountant": ("tuktuk-accountant@example.com", [roles.ACCOUNTANT]),
 	"manager": ("tuktuk-manager@example.com", [roles.MANAGER]),
 }
-GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c")
+GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c", "tuktuk_management.api.balance")
 ROLE_CHECK = re.compile(r"frappe\.only_for\(roles\.([A-Z_]+)\)")
 
 
@@ -133,6 +133,8 @@ class TestRoleMatrix(FrappeTestCase):
 				"tuktuk_management.api.c2b.confirmation",
 				"tuktuk_management.api.b2c.result",
 				"tuktuk_management.api.b2c.timeout",
+				"tuktuk_management.api.balance.result",
+				"tuktuk_management.api.balance.timeout",
 			},
 		)
 

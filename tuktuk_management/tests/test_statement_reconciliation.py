@@ -7,7 +7,8 @@ after the class.
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -28,6 +29,12 @@ from tuktuk_management.tuktuk_management.report.statement_reconciliation import 
 
 SETTINGS = "TukTuk Settings"
 TOKEN = "test-callback-token-" + "z" * 24
+
+
+def unique_time(minutes: int = 0) -> str:
+	"""A statement time no earlier run of these tests used (the tests commit), as the export prints it."""
+	moment = datetime(2035, 1, 1) + timedelta(seconds=int(time.time() * 10), minutes=minutes)
+	return moment.strftime("%d-%m-%Y %H:%M:%S")
 
 
 def upload(content: str):
@@ -66,8 +73,8 @@ class TestStatementReconciliation(FrappeTestCase):
 		missed, paid = new_trans_id(), new_trans_id()
 		imported = upload(
 			"Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,A/C No.\n"
-			f"{missed},21-11-2030 10:16:26,Pay Bill Online,Completed,300.00,,{vehicle.mpesa_account}\n"
-			f"{paid},21-11-2030 10:17:26,Business Transfer to Bank,Completed,,1000.00,\n"
+			f"{missed},{unique_time()},Pay Bill Online,Completed,300.00,,{vehicle.mpesa_account}\n"
+			f"{paid},{unique_time(1)},Business Transfer to Bank,Completed,,1000.00,\n"
 		)
 		columns, data, _message, _chart, summary = statement_reconciliation.execute(
 			{"statement_import": imported.name}
@@ -86,7 +93,7 @@ class TestStatementReconciliation(FrappeTestCase):
 		missed = new_trans_id()
 		upload(
 			"Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,A/C No.\n"
-			f"{missed},01-01-2031 10:16:26,Pay Bill Online,Completed,250.00,,{vehicle.mpesa_account}\n"
+			f"{missed},{unique_time()},Pay Bill Online,Completed,250.00,,{vehicle.mpesa_account}\n"
 		)
 		frappe.db.commit()
 		result = scheduled_reconciliation()

@@ -1,11 +1,20 @@
 # Copyright (c) 2026, tuktuk_management developers and contributors
 # For license information, please see license.txt
 
+import time
+from datetime import datetime, timedelta
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from tuktuk_management.api.statement import match_statement, recover_lines
 from tuktuk_management.tests.factories import make_driver, make_vehicle, new_trans_id
+
+
+def unique_time() -> str:
+	"""A statement time no earlier run used (these tests commit), as the export prints it."""
+	moment = datetime(2035, 1, 1) + timedelta(seconds=int(time.time() * 10))
+	return moment.strftime("%d-%m-%Y %H:%M:%S")
 
 
 def statement_import(*rows: str):
@@ -30,7 +39,7 @@ class TestTukTukStatementLine(FrappeTestCase):
 		driver = make_driver(vehicle.name, fare_percentage=50)
 		receipt = new_trans_id()
 		imported = statement_import(
-			f"{receipt},21-11-2026 10:16:26,Pay Bill Online,Completed,300.00,,{vehicle.mpesa_account}\n"
+			f"{receipt},{unique_time()},Pay Bill Online,Completed,300.00,,{vehicle.mpesa_account}\n"
 		)
 		self.assertEqual(
 			frappe.db.get_value("TukTuk Statement Line", receipt, "match_status"), "Not in Books"
