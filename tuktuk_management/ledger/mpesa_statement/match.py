@@ -584,7 +584,7 @@ def run_match(
 			(
 				at,
 				result.differences,
-				json.dumps(result.summary(), default=str),
+				json.dumps(result.summary(), indent=1, default=str),
 				DIFFERENCES if result.differences else IMPORT_MATCHED,
 				at,
 				statement_import,
