@@ -511,12 +511,15 @@ def post_charges(db: Database, matches: list[LineMatch], *, now: datetime, user:
 
 
 def save_matches(db: Database, matches: list[LineMatch], *, now: datetime) -> int:
-	"""Write each line's outcome where it changed; return the lines updated."""
-	updated = 0
-	at = sql_datetime(now)
+	"""Write each line's outcome where it changed; return the lines updated.
+
+	Lines with the same outcome are updated together (one UPDATE per outcome, note, payout and
+	chunk of QUERY_CHUNK_MAX lines): a line's transaction is its own receipt or none."""
+	groups: dict[tuple, list[str]] = defaultdict(list)
 	for match in matches:
 		line = match.line
 		recovered = line.recovered or match.recovered
+		assert match.transaction in (None, line.receipt_no), match
 		if (line.match_status, line.match_note, line.transaction, line.payout, line.recovered) == (
 			match.status,
 			match.note,
@@ -525,21 +528,19 @@ def save_matches(db: Database, matches: list[LineMatch], *, now: datetime) -> in
 			recovered,
 		):
 			continue
-		db.sql(
-			f"""update `tab{LINE_DOCTYPE}` set match_status = %s, match_note = %s, `transaction` = %s,
-			payout = %s, recovered = %s, matched_at = %s, modified = %s where name = %s""",
-			(
-				match.status,
-				match.note[:1000],
-				match.transaction,
-				match.payout,
-				int(recovered),
-				at,
-				at,
-				line.name,
-			),
-		)
-		updated += 1
+		key = (match.status, match.note[:1000], match.transaction is not None, match.payout, int(recovered))
+		groups[key].append(line.name)
+	at = sql_datetime(now)
+	updated = 0
+	for (status, note, has_transaction, payout, recovered), names in groups.items():
+		for chunk in _chunks(names):
+			db.sql(
+				f"""update `tab{LINE_DOCTYPE}` set match_status = %s, match_note = %s,
+				`transaction` = if(%s, receipt_no, null), payout = %s, recovered = %s, matched_at = %s,
+				modified = %s where name in ({_in(chunk)})""",
+				(status, note, int(has_transaction), payout, recovered, at, at, *chunk),
+			)
+			updated += len(chunk)
 	return updated
 
 

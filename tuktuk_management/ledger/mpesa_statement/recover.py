@@ -22,6 +22,7 @@ statement's receipt by :func:`~tuktuk_management.ledger.payouts.mark_paid` (paya
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -50,6 +51,7 @@ SOURCE_PREFIX = "statement:"
 RECOVERY_BATCH_MAX = 500
 WAITING_LOG_STATUSES = ("Received", "Failed")
 STATEMENT_RESULT_CODE = "STATEMENT"
+IN_PROGRESS = "In Progress"  # another process is applying the line's recovery
 APPLIED_STATUSES = (c2b.PROCESSED, c2b.UNALLOCATED)  # a confirmation that wrote the payment
 
 
@@ -160,10 +162,16 @@ def recover_payment(
 		rollback()  # drop the log this lost claim stored
 		rows = db.sql(f"select recovery_log from `tab{LINE_DOCTYPE}` where name = %s", (line,))
 		log = rows[0][0]
-		status, raw_body = db.sql(
-			"select status, raw_body from `tabTukTuk Callback Log` where name = %s", (log,)
-		)[0]
-		rollback()  # end the read snapshot
+		# SKIP LOCKED: a log another process is applying right now is its business (its claim is
+		# row-locked until it commits); a waiting log nobody holds (its claimer crashed) is ours.
+		found = db.sql(
+			"select status, raw_body from `tabTukTuk Callback Log` where name = %s for update skip locked",
+			(log,),
+		)
+		rollback()  # end the read snapshot and the lock
+		if not found:
+			return Recovery(line, receipt_no, amount_kes, IN_PROGRESS)
+		status, raw_body = found[0]
 		if status not in WAITING_LOG_STATUSES:
 			return Recovery(line, receipt_no, amount_kes, status)
 		body = raw_body
@@ -300,6 +308,9 @@ def recover_all(
 	payment_lines = proposed_lines(db, names=names)
 	payout_lines = unsettled_lines(db, names=names)
 	rollback()
+	# Each run takes the lines in its own order: recoveries running at once then mostly claim
+	# different lines instead of queueing behind each other on the same one.
+	random.shuffle(payment_lines)
 	for line in payment_lines:
 		done.append(
 			recover_payment(
