@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
 	sys.path.insert(0, str(ROOT))
 
-from tuktuk_management.ledger.mpesa_statement import match, parse, recover, store
-from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.mpesa_statement import match, parse, store
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 from tuktuk_management.standalone.fleet import load_fixtures
 from tuktuk_management.standalone.schema import create_schema
+from tuktuk_management.standalone.statement import recover_statement
 
 DEFAULT_SERVER_URL = "mysql://root@127.0.0.1:3306"
 FULL = {"books": 100_000, "missed": 1_000}
@@ -128,18 +128,7 @@ def run(db_url: str | None = None, quick: bool = False) -> dict:
 			)
 			db.commit()
 			assert result.summary()["recoverable"]["count"] == missed, result.summary()["recoverable"]
-			settings = load_settings(db)
-			db.rollback()
-			done, figures["recover_1_process_s"] = timed(
-				lambda: recover.recover_all(
-					db,
-					settings=settings,
-					clock=lambda: NOW,
-					commit=db.commit,
-					rollback=db.rollback,
-					user="bench",
-				)
-			)
+			done, figures["recover_1_process_s"] = timed(lambda: recover_statement(db))
 			assert sum(r.applied for r in done) == missed
 			# A second day: M other missed payments, four recover processes at once.
 			second = parse.parse_statement(statement_text(0, missed, SECOND_DAY, "MT"))

@@ -18,7 +18,6 @@ from pathlib import Path
 from tuktuk_management import cli
 from tuktuk_management.daraja import b2c as daraja_b2c
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.mpesa_statement.parse import write_statement
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.standalone.fleet import load_fixtures
@@ -115,7 +114,7 @@ def _send_and_settle(db, day: Day, faults: Faults) -> None:
 			receipt=receipt,
 			amount_kes=int(amount),
 		)
-		assert cli.handle_result(db, json.dumps(body)) == payouts.PROCESSED
+		assert cli.handle_result(db, json.dumps(body)) == "Processed"
 		day.paid_payouts.append((name, receipt, int(amount), completed, "paid"))
 	day.paid_twice = [p[0] for p in day.paid_payouts if p[4] == "paid"][: faults.paid_twice]
 

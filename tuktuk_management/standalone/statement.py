@@ -72,20 +72,30 @@ def cmd_match(url: DatabaseURL, statement_import: str | None) -> int:
 	return result.exit_code
 
 
+RECOVERY_BATCHES_MAX = 1_000  # batches of recover.RECOVERY_BATCH_MAX lines per run
+
+
 def recover_statement(db: MariaDB, *, lines: list[str] | None = None) -> list[recover.Recovery]:
+	"""Every proposed recovery once, batch after batch while a full batch made progress."""
 	settings = load_settings(db)
 	from tuktuk_management.cli import site_now
 
 	db.rollback()
-	return recover.recover_all(
-		db,
-		settings=settings,
-		clock=lambda: site_now(settings.site_timezone),
-		commit=db.commit,
-		rollback=db.rollback,
-		user=RUNNER_USER,
-		names=lines,
-	)
+	done: list[recover.Recovery] = []
+	for _batch in range(RECOVERY_BATCHES_MAX):
+		batch = recover.recover_all(
+			db,
+			settings=settings,
+			clock=lambda: site_now(settings.site_timezone),
+			commit=db.commit,
+			rollback=db.rollback,
+			user=RUNNER_USER,
+			names=lines,
+		)
+		done += batch
+		if len(batch) < recover.RECOVERY_BATCH_MAX or not any(r.applied for r in batch):
+			break
+	return done
 
 
 def cmd_recover(url: DatabaseURL, lines: list[str] | None) -> int:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tuktuk_management.daraja import pulls
-from tuktuk_management.daraja.client import Accepted, DarajaError
 from tuktuk_management.daraja.models import InvalidCallback
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
@@ -27,6 +26,9 @@ from tuktuk_management.ledger.mpesa_statement.config import StatementSettings
 from tuktuk_management.ledger.mpesa_statement.store import decimal_kes
 from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.writer import new_name
+
+if TYPE_CHECKING:  # the reply type only: the core does not import the HTTP client
+	from tuktuk_management.daraja.client import Accepted
 
 CHECK_DOCTYPE = "TukTuk Paybill Balance Check"
 BALANCE_RESULT = "Account Balance Result"
@@ -100,6 +102,8 @@ def request_check(
 		),
 	)
 	commit()  # unit-of-work boundary: the check exists before the query leaves
+	from tuktuk_management.daraja.client import DarajaError  # imported by the client anyway
+
 	try:
 		accepted = client.account_balance(
 			party_a=settings.paybill, result_url=result_url, timeout_url=timeout_url

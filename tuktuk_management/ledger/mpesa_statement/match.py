@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tuktuk_management.daraja.client import normalize_msisdn
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database, affected_rows
 from tuktuk_management.ledger.mpesa_statement import parse
@@ -44,6 +43,13 @@ from tuktuk_management.ledger.mpesa_statement.store import (
 from tuktuk_management.ledger.mpesa_statement.store import (
 	MATCHED as IMPORT_MATCHED,
 )
+from tuktuk_management.ledger.mpesa_statement.stored import LINES_MAX as LINES_MAX
+from tuktuk_management.ledger.mpesa_statement.stored import StoredLine as StoredLine
+from tuktuk_management.ledger.mpesa_statement.stored import chunks, placeholders
+from tuktuk_management.ledger.mpesa_statement.stored import import_period as import_period
+from tuktuk_management.ledger.mpesa_statement.stored import load_lines as load_lines
+from tuktuk_management.ledger.mpesa_statement.stored import payout_window as payout_window
+from tuktuk_management.ledger.mpesa_statement.stored import stored_period as stored_period
 from tuktuk_management.ledger.rows import sql_datetime
 from tuktuk_management.ledger.writer import LockedDrivers, PostingLine, post_voucher
 
@@ -59,65 +65,10 @@ LINE_OUTCOMES = (MATCHED, DIFFERS, NOT_IN_BOOKS, PAYOUT_UNSETTLED, PAID_TWICE, C
 DIFFERENCE_OUTCOMES = (DIFFERS, NOT_IN_BOOKS, PAYOUT_UNSETTLED, PAID_TWICE)
 
 RECOVERED_NOTE = "recovered from the statement"
-LINES_MAX = 200_000
-QUERY_CHUNK_MAX = 1_000
 LISTED_MAX = 200  # book entries listed in a summary
 DEFAULT_PAYOUT_WINDOW = timedelta(hours=48)
 CLOCK_SKEW = timedelta(minutes=10)  # a statement time may run this far ahead of our clock
 UNSETTLED_PAYOUT_STATUSES = ("Sent", "Unknown", "Failed")
-
-_LINE_COLUMNS = (
-	"name",
-	"receipt_no",
-	"line_type",
-	"completion_time",
-	"paid_in",
-	"withdrawn",
-	"account_no",
-	"other_party_info",
-	"linked_transaction_id",
-	"transaction_status",
-	"details",
-	"match_status",
-	"match_note",
-	"transaction",
-	"payout",
-	"charge_posted",
-	"recovery_log",
-	"recovered",
-)
-
-
-@dataclass
-class StoredLine:
-	"""A TukTuk Statement Line as read back; amounts exact Decimal KES."""
-
-	name: str
-	receipt_no: str
-	line_type: str
-	completion_time: datetime
-	paid_in_kes: Decimal
-	withdrawn_kes: Decimal
-	account_no: str
-	other_party_info: str
-	linked_transaction_id: str
-	transaction_status: str
-	details: str
-	match_status: str
-	match_note: str
-	transaction: str | None
-	payout: str | None
-	charge_posted: bool
-	recovery_log: str | None
-	recovered: bool
-
-	@property
-	def amount_kes(self) -> Decimal:
-		return self.paid_in_kes if self.paid_in_kes > 0 else self.withdrawn_kes
-
-	@property
-	def completed(self) -> bool:
-		return (self.transaction_status or parse.COMPLETED).strip().lower() == parse.COMPLETED.lower()
 
 
 @dataclass
@@ -205,76 +156,6 @@ def json_ready(value):
 	return value
 
 
-def payout_window(db: Database) -> timedelta:
-	"""TukTuk Settings ``statement_payout_window_hours`` (default 48, at least 1) as a timedelta."""
-	from tuktuk_management.ledger.mpesa_statement.config import load_statement_settings
-
-	return load_statement_settings(db).payout_window
-
-
-def load_lines(db: Database, period_start: datetime, period_end: datetime) -> list[StoredLine]:
-	"""Every stored line with ``period_start <= completion_time <= period_end``, in time order."""
-	rows = db.sql(
-		f"""select {", ".join(f"`{c}`" for c in _LINE_COLUMNS)} from `tab{LINE_DOCTYPE}`
-		where completion_time between %s and %s order by completion_time, name limit %s""",
-		(sql_datetime(period_start), sql_datetime(period_end), LINES_MAX + 1),
-	)
-	if len(rows) > LINES_MAX:
-		raise ValueError(f"more than {LINES_MAX} statement lines in the period; match a shorter period")
-	return [_stored_line(row) for row in rows]
-
-
-def _stored_line(row) -> StoredLine:
-	values = dict(zip(_LINE_COLUMNS, row, strict=True))
-	return StoredLine(
-		name=values["name"],
-		receipt_no=values["receipt_no"] or "",
-		line_type=values["line_type"] or "",
-		completion_time=values["completion_time"],
-		paid_in_kes=decimal_kes(values["paid_in"]),
-		withdrawn_kes=decimal_kes(values["withdrawn"]),
-		account_no=values["account_no"] or "",
-		other_party_info=values["other_party_info"] or "",
-		linked_transaction_id=values["linked_transaction_id"] or "",
-		transaction_status=values["transaction_status"] or "",
-		details=values["details"] or "",
-		match_status=values["match_status"] or UNMATCHED,
-		match_note=values["match_note"] or "",
-		transaction=values["transaction"] or None,
-		payout=values["payout"] or None,
-		charge_posted=bool(values["charge_posted"]),
-		recovery_log=values["recovery_log"] or None,
-		recovered=bool(values["recovered"]),
-	)
-
-
-def import_period(db: Database, statement_import: str) -> tuple[datetime, datetime]:
-	rows = db.sql(
-		f"select period_start, period_end from `tab{IMPORT_DOCTYPE}` where name = %s", (statement_import,)
-	)
-	if not rows:
-		raise ValueError(f"no statement import {statement_import!r}")
-	start, end = rows[0]
-	if start is None or end is None:
-		raise ValueError(f"statement import {statement_import} has no lines")
-	return start, end
-
-
-def stored_period(db: Database) -> tuple[datetime, datetime] | None:
-	"""The earliest and latest completion time of every stored line, or None without lines."""
-	start, end = db.sql(f"select min(completion_time), max(completion_time) from `tab{LINE_DOCTYPE}`")[0]
-	return (start, end) if start is not None else None
-
-
-def _chunks(items: list, size: int = QUERY_CHUNK_MAX):
-	for start in range(0, len(items), size):
-		yield items[start : start + size]
-
-
-def _in(values: list) -> str:
-	return ", ".join(["%s"] * len(values))
-
-
 def match_lines(
 	db: Database,
 	lines: list[StoredLine],
@@ -291,15 +172,15 @@ def match_lines(
 	receipts = [line.receipt_no for line in lines]
 	transactions: dict[str, tuple] = {}
 	payouts_by_receipt: dict[str, tuple] = {}
-	for chunk in _chunks(sorted(set(receipts))):
+	for chunk in chunks(sorted(set(receipts))):
 		for name, amount, bill_ref, callback_log in db.sql(
 			f"""select name, amount, bill_ref_number, callback_log from `tabTukTuk Transaction`
-			where name in ({_in(chunk)})""",
+			where name in ({placeholders(chunk)})""",
 			tuple(chunk),
 		):
 			transactions[name] = (decimal_kes(amount), (bill_ref or "").strip().upper(), callback_log)
 		for name, receipt, amount, status in db.sql(
-			f"""select name, receipt, amount, status from `tabTukTuk Payout` where receipt in ({_in(chunk)})""",
+			f"""select name, receipt, amount, status from `tabTukTuk Payout` where receipt in ({placeholders(chunk)})""",
 			tuple(chunk),
 		):
 			payouts_by_receipt[receipt] = (name, decimal_kes(amount), status)
@@ -320,14 +201,30 @@ def match_lines(
 		# is not).
 		_explain_withdrawals(db, to_phones, payout_window=payout_window)
 
-	statement_receipts = set(receipts)
+	result.not_in_statement = _not_in_statement(
+		db, set(receipts), period_start, period_end, books_payouts=books_payouts
+	)
+	return result
+
+
+def _not_in_statement(
+	db: Database,
+	statement_receipts: set[str],
+	period_start: datetime,
+	period_end: datetime,
+	*,
+	books_payouts: bool,
+) -> list[dict]:
+	"""Transactions (by ``timestamp``) and, with ``books_payouts``, Paid payouts (by ``finished_at``)
+	of the period whose receipt is not among ``statement_receipts``."""
+	missing: list[dict] = []
 	for name, amount, at in db.sql(
 		"""select name, amount, `timestamp` from `tabTukTuk Transaction`
 		where `timestamp` between %s and %s order by `timestamp`, name""",
 		(sql_datetime(period_start), sql_datetime(period_end)),
 	):
 		if name not in statement_receipts:
-			result.not_in_statement.append(
+			missing.append(
 				{
 					"doctype": accounts.TRANSACTION_DOCTYPE,
 					"name": name,
@@ -346,7 +243,7 @@ def match_lines(
 	)
 	for name, receipt, amount, at in payouts_paid:
 		if receipt not in statement_receipts:
-			result.not_in_statement.append(
+			missing.append(
 				{
 					"doctype": accounts.PAYOUT_DOCTYPE,
 					"name": name,
@@ -354,7 +251,7 @@ def match_lines(
 					"at": at,
 				}
 			)
-	return result
+	return missing
 
 
 def _match_line(
@@ -413,7 +310,7 @@ def _explain_withdrawals(db: Database, unexplained: list[LineMatch], *, payout_w
 	candidates = db.sql(
 		f"""select p.name, p.amount, p.status, p.receipt, p.attempts, p.last_attempt_at, d.mpesa_number
 		from `tabTukTuk Payout` p left join `tabTukTuk Driver` d on d.name = p.driver
-		where p.amount in ({_in(amounts)}) and p.status in ('Sent', 'Unknown', 'Failed', 'Paid')
+		where p.amount in ({placeholders(amounts)}) and p.status in ('Sent', 'Unknown', 'Failed', 'Paid')
 		and p.attempts > 0 and p.last_attempt_at between %s and %s
 		order by p.last_attempt_at, p.name""",
 		(*amounts, sql_datetime(earliest), sql_datetime(latest)),
@@ -447,6 +344,16 @@ def _explain_withdrawals(db: Database, unexplained: list[LineMatch], *, payout_w
 			match.note = "payment to a phone that no payout explains (made outside the app?)"
 
 
+def _msisdn(value: str) -> str | None:
+	"""``07XXXXXXXX``, ``+2547XXXXXXXX`` ... as ``2547XXXXXXXX`` (or ``2541...``); None if not one."""
+	digits = "".join(ch for ch in value if ch.isdigit())
+	if digits.startswith("0") and len(digits) == 10:
+		digits = "254" + digits[1:]
+	elif len(digits) == 9 and digits[0] in "71":
+		digits = "254" + digits
+	return digits if len(digits) == 12 and digits.startswith("254") and digits[3] in "71" else None
+
+
 def phone_matches(statement_text: str, msisdn: str | None) -> bool | None:
 	"""Whether the phone number in a statement's Other Party Info is ``msisdn``; None when the
 	text has no phone number. Masked digits (``2547****678``) match any digit."""
@@ -458,9 +365,8 @@ def phone_matches(statement_text: str, msisdn: str | None) -> bool | None:
 	token = found.group(1)
 	if token.startswith("0"):
 		token = "254" + token[1:]
-	try:
-		number = normalize_msisdn(msisdn)
-	except ValueError:
+	number = _msisdn(msisdn)
+	if number is None:
 		return False
 	if "*" not in token:
 		return token == number
@@ -533,11 +439,11 @@ def save_matches(db: Database, matches: list[LineMatch], *, now: datetime) -> in
 	at = sql_datetime(now)
 	updated = 0
 	for (status, note, has_transaction, payout, recovered), names in groups.items():
-		for chunk in _chunks(names):
+		for chunk in chunks(names):
 			db.sql(
 				f"""update `tab{LINE_DOCTYPE}` set match_status = %s, match_note = %s,
 				`transaction` = if(%s, receipt_no, null), payout = %s, recovered = %s, matched_at = %s,
-				modified = %s where name in ({_in(chunk)})""",
+				modified = %s where name in ({placeholders(chunk)})""",
 				(status, note, int(has_transaction), payout, recovered, at, at, *chunk),
 			)
 			updated += len(chunk)

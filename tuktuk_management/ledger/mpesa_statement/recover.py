@@ -112,6 +112,45 @@ def proposed_lines(
 	return [name for (name,) in rows]
 
 
+@dataclass(frozen=True)
+class _MissedPayment:
+	"""A Payment line to recover, read and checked: the confirmation body it stands for."""
+
+	line: str
+	receipt_no: str
+	amount_kes: int
+	recovered: bool
+	transaction: str | None
+	body: str
+
+
+def _missed_payment(db: Database, line: str, settings: LedgerSettings) -> _MissedPayment:
+	"""Read and check the line; :class:`RecoveryRefused` unless it is a whole-shilling payment."""
+	rows = db.sql(
+		f"""select receipt_no, line_type, paid_in, account_no, completion_time, recovered,
+		`transaction` from `tab{LINE_DOCTYPE}` where name = %s""",
+		(line,),
+	)
+	if not rows:
+		raise RecoveryRefused(f"no statement line {line}")
+	receipt_no, line_type, paid_in, account_no, completion_time, recovered, transaction = rows[0]
+	amount = decimal_kes(paid_in)
+	if line_type != PAYMENT or amount <= 0:
+		raise RecoveryRefused(f"line {line} is not a paybill payment")
+	if amount != amount.to_integral_value():
+		raise RecoveryRefused(f"line {line}: {amount} is not whole shillings")
+	if not settings.mpesa_paybill:
+		raise RecoveryRefused("set the paybill number (TukTuk Settings mpesa_paybill) first")
+	body = confirmation_body(
+		receipt_no=receipt_no,
+		amount_kes=int(amount),
+		account_no=account_no or "",
+		completion_time=completion_time,
+		paybill=settings.mpesa_paybill,
+	)
+	return _MissedPayment(line, receipt_no, int(amount), bool(recovered), transaction, json.dumps(body))
+
+
 def recover_payment(
 	db: Database,
 	line: str,
@@ -126,55 +165,55 @@ def recover_payment(
 
 	Commits through ``commit`` (between the units of work); raises :class:`RecoveryRefused` for a
 	line that is not a Payment or not whole shillings (nothing written)."""
-	rows = db.sql(
-		f"""select receipt_no, line_type, paid_in, account_no, completion_time, recovered,
-		`transaction` from `tab{LINE_DOCTYPE}` where name = %s""",
-		(line,),
-	)
-	if not rows:
-		raise RecoveryRefused(f"no statement line {line}")
-	receipt_no, line_type, paid_in, account_no, completion_time, recovered, transaction = rows[0]
-	amount = decimal_kes(paid_in)
-	if line_type != PAYMENT or amount <= 0:
-		raise RecoveryRefused(f"line {line} is not a paybill payment")
-	if amount != amount.to_integral_value():
-		raise RecoveryRefused(f"line {line}: {amount} is not whole shillings")
-	amount_kes = int(amount)
-	if not settings.mpesa_paybill:
-		raise RecoveryRefused("set the paybill number (TukTuk Settings mpesa_paybill) first")
-	if recovered:
-		return Recovery(line, receipt_no, amount_kes, "Recovered", transaction=transaction)
-
-	now = clock()
-	body = json.dumps(
-		confirmation_body(
-			receipt_no=receipt_no,
-			amount_kes=amount_kes,
-			account_no=account_no or "",
-			completion_time=completion_time,
-			paybill=settings.mpesa_paybill,
+	missed = _missed_payment(db, line, settings)
+	if missed.recovered:
+		return Recovery(
+			line, missed.receipt_no, missed.amount_kes, "Recovered", transaction=missed.transaction
 		)
-	)
-	log = _claim(db, line, body, now=now, user=user)
+	log = _claim(db, line, missed.body, now=clock(), user=user)
+	body = missed.body
 	if log is not None:
-		commit()
+		commit()  # unit-of-work boundary: the claim and the stored body
 	else:  # claimed by an earlier or concurrent recovery
 		rollback()  # drop the log this lost claim stored
-		rows = db.sql(f"select recovery_log from `tab{LINE_DOCTYPE}` where name = %s", (line,))
-		log = rows[0][0]
-		# SKIP LOCKED: a log another process is applying right now is its business (its claim is
-		# row-locked until it commits); a waiting log nobody holds (its claimer crashed) is ours.
-		found = db.sql(
-			"select status, raw_body from `tabTukTuk Callback Log` where name = %s for update skip locked",
-			(log,),
-		)
-		rollback()  # end the read snapshot and the lock
-		if not found:
-			return Recovery(line, receipt_no, amount_kes, IN_PROGRESS)
-		status, raw_body = found[0]
+		log, waiting = _claimed_log(db, line, rollback)
+		if waiting is None:
+			return Recovery(line, missed.receipt_no, missed.amount_kes, IN_PROGRESS)
+		status, body = waiting
 		if status not in WAITING_LOG_STATUSES:
-			return Recovery(line, receipt_no, amount_kes, status)
-		body = raw_body
+			return Recovery(line, missed.receipt_no, missed.amount_kes, status)
+	return _apply_log(
+		db, missed, log, body, settings=settings, clock=clock, commit=commit, rollback=rollback, user=user
+	)
+
+
+def _claimed_log(db: Database, line: str, rollback: Callable[[], None]) -> tuple[str, tuple | None]:
+	"""The line's recovery log and ``(status, raw_body)``, or None while another process holds
+	it. SKIP LOCKED: a log another process is applying right now is its business (its claim is
+	row-locked until it commits); a waiting log nobody holds (its claimer crashed) is ours."""
+	log = db.sql(f"select recovery_log from `tab{LINE_DOCTYPE}` where name = %s", (line,))[0][0]
+	found = db.sql(
+		"select status, raw_body from `tabTukTuk Callback Log` where name = %s for update skip locked",
+		(log,),
+	)
+	rollback()  # end the read snapshot and the lock
+	return log, (tuple(found[0]) if found else None)
+
+
+def _apply_log(
+	db: Database,
+	missed: _MissedPayment,
+	log: str,
+	body: str,
+	*,
+	settings: LedgerSettings,
+	clock: Callable[[], datetime],
+	commit: Callable[[], None],
+	rollback: Callable[[], None],
+	user: str,
+) -> Recovery:
+	"""Apply the stored confirmation through the callback log and mark the line recovered, in one
+	unit of work (deadlocks retried); on another error the log is marked Failed for the retry job."""
 
 	def apply():
 		outcome = process_logged_confirmation(db, log, body, settings=settings, now=clock())
@@ -184,7 +223,7 @@ def recover_payment(
 				f"""update `tab{LINE_DOCTYPE}` set recovered = 1, recovered_at = %s, recovered_by = %s,
 				`transaction` = %s, match_status = %s, match_note = %s, matched_at = %s, modified = %s
 				where name = %s""",
-				(at, user, outcome.transaction, MATCHED, RECOVERED_NOTE, at, at, line),
+				(at, user, outcome.transaction, MATCHED, RECOVERED_NOTE, at, at, missed.line),
 			)
 		return outcome
 
@@ -193,14 +232,14 @@ def recover_payment(
 	except Exception as exc:
 		rollback()
 		mark_failed(db, log, exc, now=clock())
-		commit()
-		return Recovery(line, receipt_no, amount_kes, "Failed")
-	commit()
+		commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
+		return Recovery(missed.line, missed.receipt_no, missed.amount_kes, "Failed")
+	commit()  # unit-of-work boundary: the payment, its log mark and the line
 	applied = not outcome.already_handled and outcome.status in APPLIED_STATUSES
 	return Recovery(
-		line,
-		receipt_no,
-		amount_kes,
+		missed.line,
+		missed.receipt_no,
+		missed.amount_kes,
 		outcome.status,
 		transaction=outcome.transaction,
 		driver=outcome.driver,
