@@ -198,13 +198,19 @@ def parse_amount(text: str) -> Decimal:
 	return amount
 
 
-def parse_time(text: str) -> datetime:
+def parse_time(text: str, formats: list[str] | None = None) -> datetime:
+	"""A date and time in one of TIME_FORMATS. ``formats``: the caller's list of them, reordered
+	so that the format that matched last is tried first (an export uses one format throughout)."""
 	value = text.strip()
-	for time_format in TIME_FORMATS:
+	formats = formats if formats is not None else list(TIME_FORMATS)
+	for index, time_format in enumerate(formats):
 		try:
-			return datetime.strptime(value, time_format)
+			moment = datetime.strptime(value, time_format)
 		except ValueError:
 			continue
+		if index:
+			formats.insert(0, formats.pop(index))
+		return moment
 	raise ValueError(f"not a date and time: {text!r}")
 
 
@@ -236,6 +242,7 @@ def parse_statement(data: bytes | str) -> list[StatementLine]:
 	lines: list[StatementLine] = []
 	errors: list[str] = []
 	seen: dict[str, StatementLine] = {}
+	formats = list(TIME_FORMATS)
 	try:
 		for row in reader:
 			line_no = reader.line_num
@@ -251,7 +258,7 @@ def parse_statement(data: bytes | str) -> list[StatementLine]:
 			if not any(cell.strip() for cell in row):
 				continue
 			try:
-				line = _parse_row(row, header, line_no)
+				line = _parse_row(row, header, line_no, formats)
 			except ValueError as exc:
 				errors.append(f"line {line_no}: {exc}")
 				continue
@@ -289,7 +296,9 @@ def _cell(row: list[str], header: dict[str, int], column: str) -> str:
 	return row[index].strip()[:FIELD_CHARS_MAX]
 
 
-def _parse_row(row: list[str], header: dict[str, int], line_no: int) -> StatementLine | None:
+def _parse_row(
+	row: list[str], header: dict[str, int], line_no: int, formats: list[str]
+) -> StatementLine | None:
 	width = max(header.values()) + 1
 	receipt = _cell(row, header, "receipt_no").upper()
 	paid_in_text = _cell(row, header, "paid_in")
@@ -311,13 +320,13 @@ def _parse_row(row: list[str], header: dict[str, int], line_no: int) -> Statemen
 	if (paid_in > 0) == (withdrawn > 0):
 		raise ValueError("exactly one of Paid In and Withdrawn must be above zero")
 	try:
-		completion = parse_time(_cell(row, header, "completion_time"))
+		completion = parse_time(_cell(row, header, "completion_time"), formats)
 	except ValueError as exc:
 		raise ValueError(f"Completion Time: {exc}") from exc
 	initiation_text = _cell(row, header, "initiation_time")
 	balance_text = _cell(row, header, "balance")
 	try:
-		initiation = parse_time(initiation_text) if initiation_text else None
+		initiation = parse_time(initiation_text, formats) if initiation_text else None
 		balance = parse_amount(balance_text) if balance_text else None
 	except ValueError as exc:
 		raise ValueError(str(exc)) from exc
