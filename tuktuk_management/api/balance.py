@@ -7,10 +7,11 @@ Settings ``callback_token``:
     POST /api/method/tuktuk_management.api.balance.result?token=<callback_token>
     POST /api/method/tuktuk_management.api.balance.timeout?token=<callback_token>
 
-Protected like the other callbacks (token compared in constant time, optional IP allowlist; a
-refused call is stored as Rejected and answered 403). An accepted body is stored raw in TukTuk
-Callback Log and committed, then applied to its TukTuk Paybill Balance Check; a difference
-beyond the tolerance alerts the managers and the reconciliation recipients.
+Guarded like the other callbacks (``api.callbacks.accept_call``: token compared in constant
+time, optional IP allowlist; a refused call is stored as Rejected and answered 403). An accepted
+body goes through the stored-callback routine (stored raw and committed, then applied to its
+TukTuk Paybill Balance Check); a difference beyond the tolerance alerts the managers and the
+reconciliation recipients.
 """
 
 from __future__ import annotations
@@ -18,26 +19,18 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe import _
 from frappe.utils import get_url, get_url_to_form, now_datetime
-from werkzeug.wrappers import Response
 
 from tuktuk_management.alerts import notify_managers, queue_email, recipients
-from tuktuk_management.api.c2b import (
-	HTTP_FORBIDDEN,
-	HTTP_OK,
-	_json_response,
-	_record_failure,
-	_refusal,
-	_supplied_token,
-	_truncated,
-)
+from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja.b2c import callback_ack
-from tuktuk_management.ledger.callback_log import FAILED, REJECTED, store_callback
-from tuktuk_management.ledger.database import run_with_retry
+from tuktuk_management.ledger.callback_log import Logged, apply_logged, receive_logged
 from tuktuk_management.ledger.mpesa_statement import balance
-from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
+from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
 
 PROCESSING_FAILED_TITLE = "TukTuk balance result processing failed"
 FORBIDDEN_REPLY = {"ResultCode": 1, "ResultDesc": "Forbidden"}
@@ -62,48 +55,41 @@ def callback_url(method: str) -> str:
 
 
 def _callback_response(endpoint: str, token: str | None) -> Response:
-	raw_body = frappe.request.get_data(cache=True)
-	source_ip = frappe.local.request_ip or ""
-	settings = load_settings(frappe.db)
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
-	now = now_datetime()
-	if refusal:
-		store_callback(
-			frappe.db,
-			endpoint=endpoint,
-			raw_body=_truncated(raw_body),
-			received_at=now,
-			source_ip=source_ip,
-			status=REJECTED,
-			error=refusal,
-		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
-		return _json_response(FORBIDDEN_REPLY, HTTP_FORBIDDEN)
-	log = store_callback(
-		frappe.db, endpoint=endpoint, raw_body=_truncated(raw_body), received_at=now, source_ip=source_ip
+	call = accept_call(endpoint, token, FORBIDDEN_REPLY)
+	if call.refused:
+		return call.refused
+	receive_logged(
+		frappe.db,
+		endpoint=endpoint,
+		raw_body=truncated(call.raw_body),
+		received_at=now_datetime(),
+		source_ip=call.source_ip,
+		apply=lambda log: apply_stored_balance_result(
+			log, call.raw_body, endpoint=endpoint, now=now_datetime()
+		),
 	)
-	# Raw first: the body is committed before processing, so a failure leaves it for the job.
-	frappe.db.commit()
-	apply_stored_balance_result(log, raw_body, endpoint=endpoint, now=now)
-	return _json_response(callback_ack(), HTTP_OK)
+	return json_response(callback_ack())
 
 
-def apply_stored_balance_result(log: str, raw_body: bytes | str, *, endpoint: str, now: datetime) -> str:
-	"""Apply one stored balance body in its own unit of work and commit; alert on a difference."""
-	try:
-		outcome = run_with_retry(
-			lambda: balance.process_logged_result(frappe.db, log, raw_body, endpoint=endpoint, now=now),
-			rollback=frappe.db.rollback,
-		)
-	except Exception as exc:
-		_record_failure(log, exc, title=PROCESSING_FAILED_TITLE, now=now)
-		frappe.db.commit()  # unit-of-work boundary: the Failed mark is kept for the hourly job
-		return FAILED
-	frappe.db.commit()  # end of the unit of work (the check's figures + the log mark)
+def apply_stored_balance_result(
+	log: str, raw_body: bytes | str, *, endpoint: str, now: datetime
+) -> Logged[balance.BalanceOutcome]:
+	"""Apply one stored balance body in its own unit of work (committed); alert on a difference."""
+	return apply_logged(
+		frappe.db,
+		log,
+		lambda: balance.process_logged_result(frappe.db, log, raw_body, endpoint=endpoint, now=now),
+		now=now,
+		on_applied=_balance_applied,
+		on_failed=lambda failed_log, exc: frappe.log_error(
+			title=PROCESSING_FAILED_TITLE, message=f"callback log {failed_log}: {type(exc).__name__}: {exc}"
+		),
+	)
+
+
+def _balance_applied(log: str, outcome: balance.BalanceOutcome) -> None:
 	if outcome.status == balance.PROCESSED and outcome.check_status == balance.DIFFERENCE:
 		send_balance_alert(outcome.check, outcome.difference_kes)
-		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
-	return outcome.status
 
 
 def send_balance_alert(check: str, difference_kes) -> None:

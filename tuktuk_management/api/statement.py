@@ -15,11 +15,11 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from tuktuk_management import roles
-from tuktuk_management.api.payouts import enqueue_send
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.mpesa_statement import match, parse, store
 from tuktuk_management.ledger.mpesa_statement import recover as recovery
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.tasks import enqueue_payout_job
 
 LINES_PER_REQUEST_MAX = recovery.RECOVERY_BATCH_MAX
 ERROR_TITLE = "TukTuk statement recovery failed"
@@ -97,7 +97,7 @@ def recover_lines(lines: str | list | None = None) -> dict:
 	)
 	for done_line in done:
 		if done_line.queued_payout:
-			enqueue_send(done_line.queued_payout)  # sent by a job after the commit below
+			enqueue_payout_job(done_line.queued_payout)  # sent by a job after the commit below
 	applied = [r for r in done if r.applied]
 	return {
 		"applied": len(applied),

@@ -6,13 +6,15 @@ and each is cached on ``tabTukTuk Driver``. Company accounts have no party.
 
 from __future__ import annotations
 
-DRIVER_DOCTYPE = "TukTuk Driver"
-TRANSACTION_DOCTYPE = "TukTuk Transaction"
-PAYOUT_DOCTYPE = "TukTuk Payout"  # voucher of a Paid payout: payable -> b2c
-CREDIT_NOTE_DOCTYPE = "TukTuk Credit Note"
-JOURNAL_DOCTYPE = "TukTuk Journal"
-DAILY_CLOSE_DOCTYPE = "TukTuk Daily Close"
-STATEMENT_LINE_DOCTYPE = "TukTuk Statement Line"  # voucher of an M-Pesa fee: mpesa_charges -> paybill
+from tuktuk_management.ledger import doctypes
+
+DRIVER_DOCTYPE = doctypes.DRIVER
+TRANSACTION_DOCTYPE = doctypes.TRANSACTION
+PAYOUT_DOCTYPE = doctypes.PAYOUT  # voucher of a Paid payout: payable -> b2c
+CREDIT_NOTE_DOCTYPE = doctypes.CREDIT_NOTE
+JOURNAL_DOCTYPE = doctypes.JOURNAL
+DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
+STATEMENT_LINE_DOCTYPE = doctypes.STATEMENT_LINE  # voucher of an M-Pesa fee: mpesa_charges -> paybill
 # Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
 VOUCHER_DOCTYPES = (
 	TRANSACTION_DOCTYPE,

@@ -20,19 +20,20 @@ from typing import TYPE_CHECKING, Protocol
 
 from tuktuk_management.daraja import pulls
 from tuktuk_management.daraja.models import InvalidCallback
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.mpesa_statement.config import StatementSettings
 from tuktuk_management.ledger.mpesa_statement.store import decimal_kes
 from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.status import CallbackEndpoint
 from tuktuk_management.ledger.writer import new_name
 
 if TYPE_CHECKING:  # the reply type only: the core does not import the HTTP client
 	from tuktuk_management.daraja.client import Accepted
 
-CHECK_DOCTYPE = "TukTuk Paybill Balance Check"
-BALANCE_RESULT = "Account Balance Result"
-BALANCE_TIMEOUT = "Account Balance Timeout"
+CHECK_DOCTYPE = doctypes.PAYBILL_BALANCE_CHECK
+BALANCE_RESULT = CallbackEndpoint.ACCOUNT_BALANCE_RESULT
+BALANCE_TIMEOUT = CallbackEndpoint.ACCOUNT_BALANCE_TIMEOUT
 REQUESTED, MATCHED, DIFFERENCE, FAILED = "Requested", "Matched", "Difference", "Failed"
 # Callback log statuses of balance result bodies.
 PROCESSED, DUPLICATE, INVALID = "Processed", "Duplicate", "Invalid"

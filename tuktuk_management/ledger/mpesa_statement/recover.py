@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import c2b, payouts
+from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
-	mark_failed,
+	apply_logged,
 	process_logged_confirmation,
 	store_callback,
 )
@@ -46,13 +46,14 @@ from tuktuk_management.ledger.mpesa_statement.parse import PAYMENT
 from tuktuk_management.ledger.mpesa_statement.store import LINE_DOCTYPE, decimal_kes
 from tuktuk_management.ledger.rows import sql_datetime
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import LogStatus
 
 SOURCE_PREFIX = "statement:"
 RECOVERY_BATCH_MAX = 500
 WAITING_LOG_STATUSES = ("Received", "Failed")
 STATEMENT_RESULT_CODE = "STATEMENT"
 IN_PROGRESS = "In Progress"  # another process is applying the line's recovery
-APPLIED_STATUSES = (c2b.PROCESSED, c2b.UNALLOCATED)  # a confirmation that wrote the payment
+APPLIED_STATUSES = (LogStatus.PROCESSED, LogStatus.UNALLOCATED)  # a confirmation that wrote the payment
 
 
 class RecoveryRefused(ValueError):
@@ -213,7 +214,7 @@ def _apply_log(
 	user: str,
 ) -> Recovery:
 	"""Apply the stored confirmation through the callback log and mark the line recovered, in one
-	unit of work (deadlocks retried); on another error the log is marked Failed for the retry job."""
+	unit of work through :func:`~tuktuk_management.ledger.callback_log.apply_logged`."""
 
 	def apply():
 		outcome = process_logged_confirmation(db, log, body, settings=settings, now=clock())
@@ -227,14 +228,12 @@ def _apply_log(
 			)
 		return outcome
 
-	try:
-		outcome = run_with_retry(apply, rollback=rollback)
-	except Exception as exc:
-		rollback()
-		mark_failed(db, log, exc, now=clock())
-		commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
-		return Recovery(missed.line, missed.receipt_no, missed.amount_kes, "Failed")
-	commit()  # unit-of-work boundary: the payment, its log mark and the line
+	# The stored-callback routine of every endpoint: retried on deadlock, committed; on another
+	# error the log is marked Failed (committed) and the scheduled job applies it later.
+	logged = apply_logged(db, log, apply, now=clock())
+	outcome = logged.outcome
+	if outcome is None:
+		return Recovery(missed.line, missed.receipt_no, missed.amount_kes, logged.status)
 	applied = not outcome.already_handled and outcome.status in APPLIED_STATUSES
 	return Recovery(
 		missed.line,

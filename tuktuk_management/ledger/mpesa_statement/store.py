@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tuktuk_management.ledger import doctypes
 from tuktuk_management.ledger.database import Database, affected_rows
 from tuktuk_management.ledger.mpesa_statement.parse import StatementLine
 from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
 from tuktuk_management.ledger.writer import new_name
 
-IMPORT_DOCTYPE = "TukTuk Statement Import"
-LINE_DOCTYPE = "TukTuk Statement Line"
+IMPORT_DOCTYPE = doctypes.STATEMENT_IMPORT
+LINE_DOCTYPE = doctypes.STATEMENT_LINE
 INSERT_BATCH_MAX = 500
 CONFLICTS_SHOWN_MAX = 50
 
