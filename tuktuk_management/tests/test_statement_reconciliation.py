@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
+from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password, set_encrypted_password
 
 from tuktuk_management.api import balance as balance_api
@@ -21,6 +22,7 @@ from tuktuk_management.ledger.mpesa_statement import balance
 from tuktuk_management.tests.factories import (
 	call_webhook,
 	callback_log,
+	delete_test_rows,
 	make_driver,
 	make_vehicle,
 	new_trans_id,
@@ -35,6 +37,21 @@ def unique_time(minutes: int = 0) -> str:
 	"""A statement time no earlier run of these tests used (the tests commit), as the export prints it."""
 	moment = datetime(2035, 1, 1) + timedelta(seconds=int(time.time() * 10), minutes=minutes)
 	return moment.strftime("%d-%m-%Y %H:%M:%S")
+
+
+def delete_statement_rows(since) -> None:
+	"""Remove the statement rows, fee postings and balance checks a committing test wrote."""
+	lines = frappe.db.sql_list("select name from `tabTukTuk Statement Line` where creation >= %s", since)
+	if lines:
+		frappe.db.sql(
+			"delete from `tabTukTuk Ledger Entry` where voucher_type = 'TukTuk Statement Line' and voucher_no in %s",
+			(lines,),
+		)
+		frappe.db.sql("delete from `tabTukTuk Statement Line` where name in %s", (lines,))
+	frappe.db.sql("delete from `tabTukTuk Statement Import` where creation >= %s", since)
+	frappe.db.sql("delete from `tabTukTuk Paybill Balance Check` where creation >= %s", since)
+	frappe.db.sql("delete from `tabTukTuk Reconciliation Run` where creation >= %s", since)
+	frappe.db.commit()
 
 
 def upload(content: str):
@@ -67,9 +84,24 @@ class TestStatementReconciliation(FrappeTestCase):
 		frappe.db.commit()
 		super().tearDownClass()
 
-	def test_report_counts_outcomes_and_lists_what_needs_a_look(self):
+	def setUp(self):
+		self.started_at = now_datetime()
+		self.drivers, self.vehicles = [], []
+
+	def tearDown(self):
+		frappe.db.rollback()
+		delete_statement_rows(self.started_at)
+		delete_test_rows(self.started_at, drivers=self.drivers, vehicles=self.vehicles)
+
+	def fleet(self):
 		vehicle = make_vehicle()
-		make_driver(vehicle.name, fare_percentage=50)
+		driver = make_driver(vehicle.name, fare_percentage=50)
+		self.vehicles.append(vehicle.name)
+		self.drivers.append(driver.name)
+		return vehicle
+
+	def test_report_counts_outcomes_and_lists_what_needs_a_look(self):
+		vehicle = self.fleet()
 		missed, paid = new_trans_id(), new_trans_id()
 		imported = upload(
 			"Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,A/C No.\n"
@@ -88,8 +120,7 @@ class TestStatementReconciliation(FrappeTestCase):
 		self.assertEqual(not_in_books["value"], "2 / KES 1,300")
 
 	def test_nightly_reconciliation_carries_the_statement_figures(self):
-		vehicle = make_vehicle()
-		make_driver(vehicle.name, fare_percentage=50)
+		vehicle = self.fleet()
 		missed = new_trans_id()
 		upload(
 			"Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,A/C No.\n"

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
+from frappe.utils import now_datetime
 
 from tuktuk_management.api.statement import match_statement, recover_lines
-from tuktuk_management.tests.factories import make_driver, make_vehicle, new_trans_id
+from tuktuk_management.tests.factories import delete_test_rows, make_driver, make_vehicle, new_trans_id
+from tuktuk_management.tests.test_statement_reconciliation import delete_statement_rows
 
 
 def unique_time() -> str:
@@ -31,12 +33,21 @@ def statement_import(*rows: str):
 
 class TestTukTukStatementLine(FrappeTestCase):
 	def setUp(self):
+		self.started_at = now_datetime()
+		self.drivers, self.vehicles = [], []
 		if not frappe.db.get_single_value("TukTuk Settings", "mpesa_paybill"):
 			frappe.db.set_single_value("TukTuk Settings", "mpesa_paybill", "600966")
+
+	def tearDown(self):
+		frappe.db.rollback()
+		delete_statement_rows(self.started_at)
+		delete_test_rows(self.started_at, drivers=self.drivers, vehicles=self.vehicles)
 
 	def test_a_missed_payment_is_recovered_once_through_the_confirmation_path(self):
 		vehicle = make_vehicle()
 		driver = make_driver(vehicle.name, fare_percentage=50)
+		self.vehicles.append(vehicle.name)
+		self.drivers.append(driver.name)
 		receipt = new_trans_id()
 		imported = statement_import(
 			f"{receipt},{unique_time()},Pay Bill Online,Completed,300.00,,{vehicle.mpesa_account}\n"
