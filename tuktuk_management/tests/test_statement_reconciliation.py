@@ -145,9 +145,9 @@ class TestStatementReconciliation(FrappeTestCase):
 		frappe.db.sql(
 			"""insert into `tabTukTuk Paybill Balance Check` (name, creation, modified, owner, modified_by,
 			status, requested_at, originator_conversation_id, accounts, offset_kes, tolerance_kes)
-			values (%s, now(), now(), 'Administrator', 'Administrator', 'Requested', now(), %s,
+			values (%s, %s, %s, 'Administrator', 'Administrator', 'Requested', %s, %s,
 			'Utility Account', 0, 0)""",
-			(name, originator),
+			(name, self.started_at, self.started_at, self.started_at, originator),
 		)
 		frappe.db.commit()
 		completed = datetime(2040, 1, 1)
