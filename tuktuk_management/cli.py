@@ -8,6 +8,8 @@
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
     python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
     python -m tuktuk_management.cli import-statement statement.csv | match | recover   # see standalone/statement.py
+    python -m tuktuk_management.cli upgrade-check [--json]   # a database of the original app: exit 0/1/2
+    python -m tuktuk_management.cli upgrade                  # upgrade it (docs/upgrade.md)
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` and ``results`` handle each
 line exactly as the webhooks do after their token check, through the same routine
@@ -42,6 +44,7 @@ from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone import statement as statement_commands
+from tuktuk_management.standalone import upgrade
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -358,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 	)
 	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
 	statement_commands.add_parsers(commands)
+	upgrade.add_commands(commands)
 	return parser
 
 
@@ -383,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
 			return cmd_close_day(url, args.date)
 		if args.command in statement_commands.COMMANDS:
 			return statement_commands.run(url, args)
+		upgraded = upgrade.run(url, args)
+		if upgraded is not None:
+			return upgraded
 		return cmd_reconcile(url, fix=args.fix, driver=args.driver)
 	except Exception as exc:  # the runner's boundary: a clear one-line error, exit 2
 		print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), file=sys.stderr)
