@@ -23,7 +23,11 @@ DATA_FIELDTYPES = {
 	"Small Text", "Tab Break", "Table", "Table MultiSelect", "Text", "Text Editor", "Time",
 }  # fmt: skip
 FRAPPE_DOCTYPES = {"DocType", "User", "Role", "Module Def", "Email Account", "File"}
-GUEST_MODULES = {"tuktuk_management/api/c2b.py", "tuktuk_management/api/b2c.py"}
+GUEST_MODULES = {
+	"tuktuk_management/api/c2b.py",
+	"tuktuk_management/api/b2c.py",
+	"tuktuk_management/api/balance.py",
+}
 # Replacements of Frappe's generic read methods (override_whitelisted_methods): open to every
 # logged-in user like the methods they replace, they check the DocType's permission and rows.
 FRAPPE_OVERRIDE_MODULE = "tuktuk_management/api/frappe_reads.py"

@@ -27,7 +27,7 @@ USERS = {
 	"accountant": ("tuktuk-accountant@example.com", [roles.ACCOUNTANT]),
 	"manager": ("tuktuk-manager@example.com", [roles.MANAGER]),
 }
-GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c")
+GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c", "tuktuk_management.api.balance")
 # Replacements of Frappe's generic reads: open to every logged-in user like Frappe's own, they
 # check the DocType's permission and rows (tests/test_frappe_reads.py).
 FRAPPE_OVERRIDE_MODULES = ("tuktuk_management.api.frappe_reads",)
@@ -150,6 +150,8 @@ class TestRoleMatrix(FrappeTestCase):
 				"tuktuk_management.api.c2b.confirmation",
 				"tuktuk_management.api.b2c.result",
 				"tuktuk_management.api.b2c.timeout",
+				"tuktuk_management.api.balance.result",
+				"tuktuk_management.api.balance.timeout",
 				*LEGACY_GUEST_METHODS,
 			},
 		)
