@@ -71,9 +71,18 @@ LOG_WAITING = ("Received", "Failed")
 
 STUCK_AFTER = timedelta(hours=1)  # Sent/Unknown longer than this: alert
 QUEUED_LEFT_AFTER = timedelta(minutes=2)  # Queued longer than this: the after-commit job was lost
-UNKNOWN_RESOLVE_AFTER = timedelta(minutes=5)  # let a late reply or result arrive first
+# Waits and the scheduler. ``tasks.process_payouts`` runs every RUN_PERIOD (hooks.py, "*/5").
+# A run starts a little after its cron minute (scheduler tick, queue) and reads the clock when
+# it gets to each payout, so a wait of exactly one period, measured from a moment inside one
+# run, would end a few seconds after the next run started and cost a whole extra period. Every
+# wait below is therefore compared with RUN_SLACK to spare (:func:`waited`): a payout that went
+# Unknown during a run is resolved by the next run, one period later, as long as that run and
+# the moment it went Unknown are both less than RUN_SLACK after their cron minutes.
+RUN_PERIOD = timedelta(minutes=5)
+RUN_SLACK = timedelta(minutes=1)
+UNKNOWN_RESOLVE_AFTER = timedelta(minutes=5)  # one period: let a late reply or result arrive first
 SENT_QUERY_AFTER = timedelta(minutes=30)  # Sent without a result this long: ask Transaction Status
-STATUS_QUERY_INTERVAL = timedelta(minutes=10)  # at most one status query per payout per interval
+STATUS_QUERY_INTERVAL = timedelta(minutes=10)  # two periods between status queries of a payout
 RESOLVE_ATTEMPTS_MAX = 12  # automatic status queries + same-id resends per attempt; then a human
 BACKOFF_CAP = timedelta(hours=24)
 BATCH_MAX = 100
@@ -151,6 +160,12 @@ class PayoutOutcome:
 	changed: bool = False
 	reason: str = ""
 	driver: str | None = None
+
+
+def waited(since: datetime | None, wait: timedelta, now: datetime) -> bool:
+	"""True if a payout stamped at ``since`` has waited ``wait`` by the run that reads ``now``:
+	``since + wait <= now + RUN_SLACK`` (see RUN_SLACK). None (never stamped) has waited."""
+	return since is None or since + wait <= now + RUN_SLACK
 
 
 def read_payout(db: Database, name: str, *, for_update: bool = False) -> PayoutRow | None:
@@ -259,7 +274,7 @@ def claim_for_send(
 			due = db.sql(
 				"select next_attempt_at is not null and next_attempt_at <= %s from `tabTukTuk Payout` "
 				"where name = %s",
-				(now, name),
+				(now + RUN_SLACK, name),
 			)[0][0]
 			attempts_max = min(ATTEMPTS_HARD_MAX, max(1, settings.payout_max_attempts))
 			if row.final_failure or row.attempts >= attempts_max or not due:
@@ -425,8 +440,8 @@ def resolve_payout(
 	db.rollback()  # end the read snapshot; no lock is held across the HTTP call
 	if row is None or row.status not in IN_FLIGHT:
 		return PayoutOutcome(name, row.status if row else "", reason="not Sent or Unknown")
-	queried_long_ago = (
-		row.status_checked_at is not None and row.status_checked_at <= now - STATUS_QUERY_INTERVAL
+	queried_long_ago = row.status_checked_at is not None and waited(
+		row.status_checked_at, STATUS_QUERY_INTERVAL, now
 	)
 	if row.status == UNKNOWN and not row.conversation_id and queried_long_ago:
 		return send_payout(
@@ -772,12 +787,13 @@ def queued_left_behind(db: Database, now: datetime, *, limit: int = BATCH_MAX) -
 
 
 def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: int = BATCH_MAX) -> list[str]:
-	"""Failed payouts whose automatic retry is due (not final, attempts left)."""
+	"""Failed payouts whose automatic retry is due (not final, attempts left; ``next_attempt_at``
+	compared with RUN_SLACK to spare)."""
 	attempts_max = min(ATTEMPTS_HARD_MAX, max(1, settings.payout_max_attempts))
 	return _names(
 		db,
 		"status = %s and final_failure = 0 and attempts < %s and next_attempt_at is not null and next_attempt_at <= %s",
-		(FAILED, attempts_max, now),
+		(FAILED, attempts_max, now + RUN_SLACK),
 		limit,
 	)
 
@@ -785,7 +801,8 @@ def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: 
 def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> list[str]:
 	"""Unknown payouts quiet for UNKNOWN_RESOLVE_AFTER, and Sent ones without a result for
 	SENT_QUERY_AFTER, whose last status query (if any) is STATUS_QUERY_INTERVAL old and which
-	have not used up RESOLVE_ATTEMPTS_MAX (after that: the stuck alert and a manager)."""
+	have not used up RESOLVE_ATTEMPTS_MAX (after that: the stuck alert and a manager). Each wait
+	is compared with RUN_SLACK to spare (:func:`waited`)."""
 	return _names(
 		db,
 		"""((status = %s and coalesce(last_attempt_at, queued_at) <= %s)
@@ -793,10 +810,10 @@ def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> lis
 		and (status_checked_at is null or status_checked_at <= %s) and resolve_attempts < %s""",
 		(
 			UNKNOWN,
-			now - UNKNOWN_RESOLVE_AFTER,
+			now + RUN_SLACK - UNKNOWN_RESOLVE_AFTER,
 			SENT,
-			now - SENT_QUERY_AFTER,
-			now - STATUS_QUERY_INTERVAL,
+			now + RUN_SLACK - SENT_QUERY_AFTER,
+			now + RUN_SLACK - STATUS_QUERY_INTERVAL,
 			RESOLVE_ATTEMPTS_MAX,
 		),
 		limit,
