@@ -36,6 +36,7 @@ from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.callback_log import FAILED, REJECTED, store_callback
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
+from tuktuk_management.settings_cache import cached_settings
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk B2C result processing failed"
@@ -64,7 +65,7 @@ def timeout(token: str | None = None) -> Response:
 def _callback_response(endpoint: str, token: str | None) -> Response:
 	raw_body = frappe.request.get_data(cache=True)
 	source_ip = frappe.local.request_ip or ""
-	settings = load_settings(frappe.db)
+	settings = cached_settings()
 	refusal = _refusal(_supplied_token(token), source_ip, settings)
 	now = now_datetime()
 	if refusal:

@@ -14,14 +14,12 @@ at the top level of the JSON body (a werkzeug Response, not Frappe's ``{"message
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import frappe
 from frappe.utils import now_datetime
-from frappe.utils.password import get_decrypted_password
 from werkzeug.wrappers import Response
 
 from tuktuk_management.api.payouts import enqueue_send
@@ -39,7 +37,12 @@ from tuktuk_management.ledger.callback_log import (
 	store_callback,
 )
 from tuktuk_management.ledger.database import run_with_retry
-from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.ledger.settings import LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.settings_cache import (
+	cached_settings,
+	callback_token_configured,
+	callback_token_matches,
+)
 
 LOG_DOCTYPE = "TukTuk Callback Log"
 PROCESSING_FAILED_TITLE = "TukTuk C2B processing failed"
@@ -151,7 +154,7 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 	"""Store, check the caller, process and reply: the whole of both endpoints."""
 	raw_body = frappe.request.get_data(cache=True)
 	source_ip = frappe.local.request_ip or ""
-	settings = load_settings(frappe.db)
+	settings = cached_settings()
 	refusal = _refusal(_supplied_token(token), source_ip, settings)
 	if refusal:
 		store_callback(
@@ -217,12 +220,9 @@ def _supplied_token(token: str | None) -> str:
 
 def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> str:
 	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
-	expected = get_decrypted_password(
-		SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
-	)
-	if not expected:
+	if not callback_token_configured():
 		return "no callback token is configured in TukTuk Settings"
-	if not hmac.compare_digest(supplied_token.encode("utf-8"), expected.encode("utf-8")):
+	if not callback_token_matches(supplied_token):
 		return "missing or wrong token"
 	try:
 		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
