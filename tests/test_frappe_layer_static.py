@@ -23,7 +23,12 @@ DATA_FIELDTYPES = {
 	"Small Text", "Tab Break", "Table", "Table MultiSelect", "Text", "Text Editor", "Time",
 }  # fmt: skip
 FRAPPE_DOCTYPES = {"DocType", "User", "Role", "Module Def", "Email Account", "File"}
-GUEST_MODULES = {"tuktuk_management/api/c2b.py", "tuktuk_management/api/b2c.py"}
+# Guest methods: the Daraja callbacks (POST, token in the URL) and the health probe (GET, token).
+GUEST_MODULES = {
+	"tuktuk_management/api/c2b.py": "['POST']",
+	"tuktuk_management/api/b2c.py": "['POST']",
+	"tuktuk_management/api/health.py": "['GET']",
+}
 FRAMEWORK_FREE = ["ledger", "daraja", "standalone", "cli.py"]
 
 
@@ -160,8 +165,10 @@ def test_whitelisted_methods_are_typed_and_guests_only_reach_callbacks(module, f
 	assert function.returns is not None, f"{module}:{function.name} has no return type"
 	keywords = {k.arg: ast.unparse(k.value) for k in getattr(decorator, "keywords", [])}
 	if keywords.get("allow_guest") == "True":
-		assert module in GUEST_MODULES, f"guest method outside the Daraja callbacks: {module}:{function.name}"
-		assert keywords.get("methods") == "['POST']"
+		assert module in GUEST_MODULES, (
+			f"guest method outside the callbacks and probe: {module}:{function.name}"
+		)
+		assert keywords.get("methods") == GUEST_MODULES[module]
 
 
 @pytest.mark.parametrize("part", FRAMEWORK_FREE)

@@ -15,7 +15,9 @@ CALLBACK_TOKEN_BYTES = 32
 
 def after_install() -> None:
 	create_roles()
+	set_default_times()
 	set_callback_token()
+	keep_scheduler_active()
 
 
 def create_roles() -> None:
@@ -39,3 +41,29 @@ def set_callback_token() -> None:
 	settings.callback_token = secrets.token_urlsafe(CALLBACK_TOKEN_BYTES)
 	settings.flags.ignore_permissions = True
 	settings.save()
+
+
+def set_default_times() -> None:
+	"""On a site whose TukTuk Settings were never saved, save them with every Time field at its
+	default (``daily_close_time`` 23:59:00, ``reconciliation_time`` 02:00:00, ...).
+
+	Frappe v15 gives every Time field of a new document the current time, whatever its default
+	(``frappe/model/create_new.py``, ``set_dynamic_default_values``): the first save would
+	otherwise close every business day at the time of day the app was installed.
+	"""
+	if frappe.db.sql("select 1 from `tabSingles` where doctype = %s limit 1", (SETTINGS_DOCTYPE,)):
+		return
+	settings = frappe.get_single(SETTINGS_DOCTYPE)
+	for df in settings.meta.get("fields", {"fieldtype": "Time"}):
+		if df.default:
+			settings.set(df.fieldname, df.default)
+	settings.flags.ignore_permissions = True
+	settings.save()
+
+
+def keep_scheduler_active() -> None:
+	"""A new site has no Activity Log, so Frappe treats it as dormant and runs its scheduled jobs
+	at most once a day: record the first entry now (``tuktuk_management.health.keep_site_active``)."""
+	from tuktuk_management.health import keep_site_active
+
+	keep_site_active()
