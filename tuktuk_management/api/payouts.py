@@ -25,6 +25,7 @@ from frappe.utils import get_url, now_datetime
 
 from tuktuk_management import roles
 from tuktuk_management.daraja.client import DarajaClient, DarajaConfig
+from tuktuk_management.daraja_tokens import RedisTokenCache
 from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
 
@@ -148,5 +149,6 @@ def daraja_client() -> DarajaClient | None:
 			environment=settings.daraja_environment or "Sandbox",
 			base_url=frappe.conf.get("tuktuk_daraja_base_url") or "",
 			command_id=settings.b2c_command_id or "BusinessPayment",
-		)
+		),
+		token_cache=RedisTokenCache(),  # shared by every worker: one OAuth request per token lifetime
 	)
