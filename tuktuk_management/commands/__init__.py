@@ -84,8 +84,14 @@ commands = [tuktuk_reconcile]
 
 @click.command("tuktuk-health")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the report as JSON.")
+@click.option(
+	"--reset-job-stamps",
+	is_flag=True,
+	default=False,
+	help="First set the app's Scheduled Job Types stamped in the future (time zone changed) to now.",
+)
 @pass_context
-def tuktuk_health(context, as_json: bool = False):
+def tuktuk_health(context, as_json: bool = False, reset_job_stamps: bool = False):
 	"""Is the scheduled work being done? The scheduler (enabled, not dormant, the app's minute job
 	running), whether alerts can be emailed, the daily close, the reconciliation, callbacks and
 	payouts waiting.
@@ -104,6 +110,14 @@ def tuktuk_health(context, as_json: bool = False):
 	try:
 		frappe.init(site=site)
 		frappe.connect()
+		if reset_job_stamps:
+			from frappe.utils import now_datetime
+
+			from tuktuk_management.health import reset_future_job_stamps
+
+			names = reset_future_job_stamps(now_datetime())
+			frappe.db.commit()
+			click.echo(f"Reset to now: {', '.join(names) or 'none stamped in the future'}", err=True)
 		result = report()
 		code = result["exit_code"]
 		if as_json:
