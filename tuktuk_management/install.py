@@ -44,19 +44,23 @@ def set_callback_token() -> None:
 
 
 def set_default_times() -> None:
-	"""On a site whose TukTuk Settings were never saved, save them with every Time field at its
-	default (``daily_close_time`` 23:59:00, ``reconciliation_time`` 02:00:00, ...).
+	"""Every Time field of TukTuk Settings at its default (``daily_close_time`` 23:59:00,
+	``reconciliation_time`` 02:00:00, ...) unless someone chose it.
 
-	Frappe v15 gives every Time field of a new document the current time, whatever its default
-	(``frappe/model/create_new.py``, ``set_dynamic_default_values``): the first save would
-	otherwise close every business day at the time of day the app was installed.
+	``install-app`` saves the new settings before this runs (``init_singles``), and Frappe v15
+	stamps every Time field of a new document with the current time: the fields stamped within
+	the last minutes are reset (``settings_times``). Settings never saved are saved with the
+	defaults.
 	"""
+	from frappe.utils import now_datetime
+
+	from tuktuk_management.settings_times import reset_stamped_times, time_defaults
+
 	if frappe.db.sql("select 1 from `tabSingles` where doctype = %s limit 1", (SETTINGS_DOCTYPE,)):
+		reset_stamped_times([now_datetime()])
 		return
 	settings = frappe.get_single(SETTINGS_DOCTYPE)
-	for df in settings.meta.get("fields", {"fieldtype": "Time"}):
-		if df.default:
-			settings.set(df.fieldname, df.default)
+	settings.update(time_defaults())
 	settings.flags.ignore_permissions = True
 	settings.save()
 

@@ -21,7 +21,7 @@ from frappe.utils import add_days, get_bench_path, now_datetime
 from frappe.utils.password import set_encrypted_password
 from frappe.utils.scheduler import is_dormant
 
-from tuktuk_management import health, install, settings_cache
+from tuktuk_management import health, install, settings_cache, settings_times
 from tuktuk_management.api import health as health_api
 from tuktuk_management.daraja.client import DarajaClient, DarajaConfig, clear_token_cache, token_cache_key
 from tuktuk_management.daraja_tokens import RedisTokenCache
@@ -86,29 +86,33 @@ class TestScheduledWork(FrappeTestCase):
 		moment = datetime(2026, 11, 20, 10, 30, 12, 345678)
 		artefact = {f: "10:30:12.345678" for f in TIME_DEFAULTS}
 		self.assertEqual(
-			repair.install_artefacts(artefact, TIME_DEFAULTS, [moment], set()), set(TIME_DEFAULTS)
+			settings_times.install_artefacts(artefact, TIME_DEFAULTS, [moment], set()), set(TIME_DEFAULTS)
 		)
 		# A field a later Version changed was chosen; a time far from the moment was chosen.
 		self.assertEqual(
-			repair.install_artefacts(artefact, TIME_DEFAULTS, [moment], {"daily_close_time"}),
+			settings_times.install_artefacts(artefact, TIME_DEFAULTS, [moment], {"daily_close_time"}),
 			set(TIME_DEFAULTS) - {"daily_close_time"},
 		)
 		chosen = {**artefact, "daily_close_time": "18:00:00", "reconciliation_time": "02:00:00"}
 		self.assertEqual(
-			repair.install_artefacts(chosen, TIME_DEFAULTS, [moment], set()),
+			settings_times.install_artefacts(chosen, TIME_DEFAULTS, [moment], set()),
 			{"operating_hours_start", "operating_hours_end"},
 		)
 		# Across midnight.
 		late = datetime(2026, 11, 20, 23, 59, 59)
 		self.assertEqual(
-			repair.install_artefacts({"reconciliation_time": "00:00:30"}, TIME_DEFAULTS, [late], set()),
+			settings_times.install_artefacts(
+				{"reconciliation_time": "00:00:30"}, TIME_DEFAULTS, [late], set()
+			),
 			{"reconciliation_time"},
 		)
 		# No history: all stamped together by one save, none at its default.
-		self.assertEqual(repair.install_artefacts(artefact, TIME_DEFAULTS, [], set()), set(TIME_DEFAULTS))
-		self.assertEqual(repair.install_artefacts(chosen, TIME_DEFAULTS, [], set()), set())
+		self.assertEqual(
+			settings_times.install_artefacts(artefact, TIME_DEFAULTS, [], set()), set(TIME_DEFAULTS)
+		)
+		self.assertEqual(settings_times.install_artefacts(chosen, TIME_DEFAULTS, [], set()), set())
 		spread = {**artefact, "reconciliation_time": "03:00:00"}
-		self.assertEqual(repair.install_artefacts(spread, TIME_DEFAULTS, [], set()), set())
+		self.assertEqual(settings_times.install_artefacts(spread, TIME_DEFAULTS, [], set()), set())
 
 	def test_repair_patch_on_this_site(self):
 		moments = repair.first_saved_moments()
