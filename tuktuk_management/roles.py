@@ -16,3 +16,5 @@ JOURNAL_POSTERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
 DESK_READERS = (MANAGER, ACCOUNTANT, SYSTEM_MANAGER)
 # Who may open desk views of one driver (form overview): the readers and drivers (own record).
 DESK_USERS = (*DESK_READERS, DRIVER)
+# Who may read the health report of the scheduled work without a probe token.
+HEALTH_READERS = (MANAGER, SYSTEM_MANAGER)

@@ -18,8 +18,6 @@ from frappe.utils.password import get_decrypted_password
 from tuktuk_management import health, roles
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
 
-HEALTH_READERS = (roles.MANAGER, roles.SYSTEM_MANAGER)
-
 
 def _token_matches(supplied: str) -> bool:
 	expected = get_decrypted_password(
@@ -42,8 +40,10 @@ def status(token: str | None = None) -> dict:
 		if not _token_matches(supplied):
 			frappe.throw(_("Wrong or unset health token."), frappe.PermissionError)
 	else:
-		frappe.only_for(HEALTH_READERS)
+		frappe.only_for(roles.HEALTH_READERS)
 		# frappe.only_for returns early in tests: refuse here too, so the rule is tested.
-		if frappe.session.user != "Administrator" and set(HEALTH_READERS).isdisjoint(frappe.get_roles()):
+		if frappe.session.user != "Administrator" and set(roles.HEALTH_READERS).isdisjoint(
+			frappe.get_roles()
+		):
 			frappe.throw(_("Only TukTuk Managers can read the health report."), frappe.PermissionError)
 	return health.report()
