@@ -98,6 +98,7 @@ def check_scheduler(now: datetime) -> Check:
 	dormant = bool(is_dormant())
 	job = _job(MINUTE_JOB)
 	last = get_datetime(job.last_execution) if job and job.last_execution else None
+	created = get_datetime(job.creation) if job and job.creation else None
 	activity = last_activity()
 	details = {
 		"enabled": enabled and not conf.disable_scheduler,
@@ -127,11 +128,17 @@ def check_scheduler(now: datetime) -> Check:
 		problems.append(f"{MINUTE_JOB} is not a Scheduled Job Type (bench --site SITE migrate)")
 	elif job.stopped:
 		problems.append(f"Scheduled Job Type {job.name} is stopped")
+	elif last is None and created and created > now + FUTURE_STAMP_TOLERANCE:
+		problems.append(
+			f"the app's minute job was created at {health.iso(created)}, in the future, and has never run: "
+			"the time zone changed (bench --site SITE tuktuk-health --reset-job-stamps)"
+		)
 	elif last is None:
 		problems.append("the app's minute job has never run (is bench schedule running, with workers?)")
 	elif last > now + FUTURE_STAMP_TOLERANCE:
 		problems.append(
-			f"the app's minute job last ran at {health.iso(last)}, in the future: the time zone changed"
+			f"the app's minute job last ran at {health.iso(last)}, in the future: the time zone changed "
+			"(bench --site SITE tuktuk-health --reset-job-stamps)"
 		)
 	elif now - last > MINUTE_JOB_LATE_AFTER:
 		problems.append(
@@ -253,11 +260,13 @@ def watch(now: datetime | None = None) -> dict:
 
 def reset_future_job_stamps(now: datetime) -> list[str]:
 	"""Set ``last_execution`` to ``now`` for the app's Scheduled Job Types stamped after ``now``
-	(in the old zone): Frappe waits for the next cron time after the stamp. Returns their names."""
-	names = frappe.get_all(
-		"Scheduled Job Type",
-		filters={"method": ("like", APP_JOB_PREFIX + "%"), "last_execution": (">", now)},
-		pluck="name",
+	(in the old zone; ``creation`` for a job that never ran): Frappe waits for the next cron time
+	after the stamp. Returns their names."""
+	# A job that never ran is timed from its creation, stamped in the zone of the install.
+	names = frappe.db.sql_list(
+		"""select name from `tabScheduled Job Type` where method like %s
+		and (last_execution > %s or (last_execution is null and creation > %s))""",
+		(APP_JOB_PREFIX + "%", now, now),
 	)
 	for name in names:
 		frappe.db.set_value("Scheduled Job Type", name, "last_execution", now, update_modified=False)

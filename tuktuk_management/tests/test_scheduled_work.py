@@ -329,12 +329,24 @@ class TestScheduledWork(FrappeTestCase):
 		)[0]
 		for name in (job, other):
 			frappe.db.set_value("Scheduled Job Type", name, "last_execution", future, update_modified=False)
+		# A job that never ran is timed from its creation, stamped in the old zone too.
+		never_ran = frappe.get_all(
+			"Scheduled Job Type", filters={"method": health.RECONCILIATION_JOB}, pluck="name"
+		)[0]
+		frappe.db.sql(
+			"update `tabScheduled Job Type` set last_execution = null, creation = %s where name = %s",
+			(future, never_ran),
+		)
 		system.time_zone = new_zone
 		system.flags.ignore_mandatory = True
 		system.save(ignore_permissions=True)
 		stamp = frappe.db.get_value("Scheduled Job Type", job, "last_execution")
 		self.assertLess(stamp, future - timedelta(hours=1))
 		self.assertEqual(frappe.db.get_value("Scheduled Job Type", other, "last_execution"), future)
+		self.assertLess(
+			frappe.db.get_value("Scheduled Job Type", never_ran, "last_execution"),
+			future - timedelta(hours=1),
+		)
 		# The cron is due again within a minute of the change.
 		due = frappe.get_doc("Scheduled Job Type", job).get_next_execution()
 		self.assertLessEqual(due, stamp + timedelta(minutes=1))
