@@ -9,6 +9,7 @@ from tests.factories import c2b_body, make_driver, make_vehicle, next_trans_id, 
 from tuktuk_management.ledger import allocation, c2b
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def allocate(db, transaction: str, now, **kwargs) -> allocation.Allocation:
 
 def test_allocation_posts_exactly_as_if_routed_there(db, fleet, now):
 	stray = pay(db, "TT003", 400, now)
-	assert stray.status == c2b.UNALLOCATED
+	assert stray.status == LogStatus.UNALLOCATED
 	routed = pay(db, "TT002", 400, now)  # the twin gets the same payment routed normally
 	db.commit()
 	result = allocate(db, stray.transaction, now, driver="D000001")
@@ -87,7 +88,7 @@ def test_allocation_to_a_vehicles_current_driver(db, fleet, now):
 
 def test_repayment_allocated_to_the_sunny_ids_driver(db, fleet, now):
 	stray = pay(db, "D000009", 300, now)  # the inactive driver's Sunny ID: suspense
-	assert stray.status == c2b.UNALLOCATED
+	assert stray.status == LogStatus.UNALLOCATED
 	db.sql("update `tabTukTuk Driver` set status = 'Active' where name = 'D000009'")
 	result = allocate(db, stray.transaction, now, driver="D000009")
 	db.commit()
@@ -162,19 +163,19 @@ def test_missed_payment_is_recorded_once_and_a_late_callback_is_a_duplicate(db, 
 	trans_id = next_trans_id()
 	first = record(db, now, trans_id)
 	db.commit()
-	assert first.status == c2b.PROCESSED and first.driver == "D000001"
-	assert record(db, now, trans_id).status == c2b.DUPLICATE
-	assert record(db, now, trans_id, amount_kes=251).status == c2b.CONFLICT
+	assert first.status == LogStatus.PROCESSED and first.driver == "D000001"
+	assert record(db, now, trans_id).status == LogStatus.DUPLICATE
+	assert record(db, now, trans_id, amount_kes=251).status == LogStatus.CONFLICT
 	late = c2b.process_confirmation(db, c2b_body("TT001", 250, trans_id), settings=load_settings(db), now=now)
-	assert late.status == c2b.DUPLICATE
+	assert late.status == LogStatus.DUPLICATE
 	assert db.sql("select count(*) from `tabTukTuk Transaction`")[0][0] == 1
 	assert_books_clean(db)
 
 
 def test_missed_payment_to_an_unknown_account_goes_to_suspense_then_can_be_allocated(db, fleet, now):
 	outcome = record(db, now, next_trans_id(), account="WRONG")
-	assert outcome.status == c2b.UNALLOCATED
+	assert outcome.status == LogStatus.UNALLOCATED
 	allocate(db, outcome.transaction, now, driver="D000001")
 	db.commit()
 	assert_books_clean(db)
-	assert record(db, now, "BAD ID!").status == c2b.INVALID
+	assert record(db, now, "BAD ID!").status == LogStatus.INVALID

@@ -16,6 +16,7 @@ from tuktuk_management.ledger.callback_log import (
 )
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 PAYMENT_STEPS = ["transaction_inserted", "ledger_lines_inserted", "caches_updated", "payout_queued"]
@@ -73,7 +74,7 @@ def test_failure_at_each_step_persists_nothing(db, fleet, now, account, step):
 	# the stored body is applied exactly once when retried
 	outcome = process_logged_confirmation(db, log, body, settings=load_settings(db), now=now)
 	db.commit()
-	assert outcome.status in (c2b.PROCESSED, c2b.UNALLOCATED)
+	assert outcome.status in (LogStatus.PROCESSED, LogStatus.UNALLOCATED)
 	assert counts(db)["TukTuk Transaction"] == before[0]["TukTuk Transaction"] + 1
 	assert check_books(db).clean
 

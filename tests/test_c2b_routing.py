@@ -16,6 +16,7 @@ from tests.factories import (
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 def process(db, body, now):
@@ -44,7 +45,7 @@ def fleet(db):
 @pytest.mark.parametrize("account", ["TT001", "tt001", "  Tt001 ", "TT001\t"])
 def test_vehicle_payment_routes_to_its_active_driver(db, fleet, now, account):
 	outcome = process(db, c2b_body(account, 100), now)
-	assert outcome.status == c2b.PROCESSED
+	assert outcome.status == LogStatus.PROCESSED
 	assert outcome.driver == "D000001"
 	row = transaction(db, outcome.transaction)
 	assert row["transaction_type"] == "Payment" and row["tuktuk"] == "TT001" and row["driver"] == "D000001"
@@ -92,7 +93,7 @@ def test_global_settings_changes_apply_to_the_next_payment(db, fleet, now):
 
 def test_sunny_id_is_a_repayment_shortfall_first_then_deposit(db, fleet, now):
 	outcome = process(db, c2b_body("d000005", 800), now)  # balance 2500 of 3000: 500 short
-	assert outcome.status == c2b.PROCESSED
+	assert outcome.status == LogStatus.PROCESSED
 	row = transaction(db, outcome.transaction)
 	assert row["transaction_type"] == "Repayment"
 	assert (row["target_contribution"], row["deposit_contribution"], row["driver_share"]) == (500, 300, 0)
@@ -120,7 +121,7 @@ def test_sunny_id_is_a_repayment_shortfall_first_then_deposit(db, fleet, now):
 def test_unroutable_money_goes_to_suspense_never_dropped(db, fleet, now, account, reason):
 	before = {d: driver_state(db, d) for d in ("D000001", "D000004", "D000005")}
 	outcome = process(db, c2b_body(account, 250), now)
-	assert outcome.status == c2b.UNALLOCATED
+	assert outcome.status == LogStatus.UNALLOCATED
 	assert reason in outcome.reason
 	row = transaction(db, outcome.transaction)
 	assert row["transaction_type"] == "Unallocated" and row["payment_status"] == "Unallocated"
@@ -139,7 +140,7 @@ def test_vehicle_with_two_active_drivers_is_not_guessed(db, fleet, now):
 	make_driver(db, "D000006", "TT001")
 	db.commit()
 	outcome = process(db, c2b_body("TT001", 100), now)
-	assert outcome.status == c2b.UNALLOCATED and "several active drivers" in outcome.reason
+	assert outcome.status == LogStatus.UNALLOCATED and "several active drivers" in outcome.reason
 
 
 def test_trans_time_is_stored_in_the_site_timezone(db, fleet, now):

@@ -37,6 +37,7 @@ from tuktuk_management.ledger.close import (
 )
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def pay(db, account: str, amount_kes: int, when: datetime) -> c2b.C2BOutcome:
 		db, c2b_body(account, amount_kes), settings=load_settings(db), now=when
 	)
 	db.commit()
-	assert outcome.status == c2b.PROCESSED, outcome
+	assert outcome.status == LogStatus.PROCESSED, outcome
 	return outcome
 
 
@@ -105,8 +106,8 @@ def test_three_missed_days_roll_over_without_compounding():
 			deposit_kes=0,
 			deduct_from_deposit=False,
 		)
-		targets.append(decision["target_kes"])
-		rollover, misses = decision["rollover_kes"], decision["consecutive_misses"]
+		targets.append(decision.target_kes)
+		rollover, misses = decision.rollover_kes, decision.consecutive_misses
 	# base + the previous day's shortfall (a compounding tool would give 3000, 6000, 12000)
 	assert targets == [3000, 6000, 9000]
 	assert (rollover, misses) == (9000, 3)
@@ -130,15 +131,15 @@ def test_close_rule_properties(base, days, deposit, deduct):
 			deposit_kes=deposit,
 			deduct_from_deposit=deduct,
 		)
-		assert d["target_kes"] == base + rollover
-		assert d["shortfall_kes"] == max(0, base + rollover - collected)
-		assert d["target_met"] == (collected >= base + rollover)
-		assert 0 <= d["deposit_deducted_kes"] <= (max(0, deposit) if deduct else 0)
-		assert d["deposit_deducted_kes"] + d["rollover_kes"] == d["shortfall_kes"]
-		assert d["consecutive_misses"] == (0 if d["target_met"] else misses + 1)
-		deposit -= d["deposit_deducted_kes"]
-		assert deposit >= min(0, deposit + d["deposit_deducted_kes"])  # never pushed below zero
-		rollover, misses = d["rollover_kes"], d["consecutive_misses"]
+		assert d.target_kes == base + rollover
+		assert d.shortfall_kes == max(0, base + rollover - collected)
+		assert d.target_met == (collected >= base + rollover)
+		assert 0 <= d.deposit_deducted_kes <= (max(0, deposit) if deduct else 0)
+		assert d.deposit_deducted_kes + d.rollover_kes == d.shortfall_kes
+		assert d.consecutive_misses == (0 if d.target_met else misses + 1)
+		deposit -= d.deposit_deducted_kes
+		assert deposit >= min(0, deposit + d.deposit_deducted_kes)  # never pushed below zero
+		rollover, misses = d.rollover_kes, d.consecutive_misses
 
 
 def test_due_business_date_follows_the_close_time():
@@ -367,7 +368,7 @@ def test_close_racing_with_payments_loses_nothing(db, db_url):
 	# day 1 is paid in full before its close; day 2's payments race with the close of day 1
 	first = context.Process(target=_pay_many, args=(db_url, day1_payments, 0, results))
 	first.start()
-	assert set(results.get(timeout=120)) == {c2b.PROCESSED}
+	assert set(results.get(timeout=120)) == {LogStatus.PROCESSED}
 	first.join(30)
 	chunks = [day2_payments[i::3] for i in range(3)]
 	payers = [
@@ -382,7 +383,7 @@ def test_close_racing_with_payments_loses_nothing(db, db_url):
 		assert process.exitcode == 0
 	summary = next(o for o in outputs if isinstance(o, dict))
 	assert summary["drivers_closed"] == 3 and summary["errors"] == []
-	assert [s for o in outputs if isinstance(o, list) for s in o] == [c2b.PROCESSED] * 120
+	assert [s for o in outputs if isinstance(o, list) for s in o] == [LogStatus.PROCESSED] * 120
 	db.rollback()
 
 	contributions: dict[tuple[str, bool], int] = {}

@@ -12,6 +12,7 @@ from tests.corrections_helpers import assert_books_clean, snapshot
 from tests.factories import c2b_body, make_driver, make_vehicle
 from tuktuk_management.ledger import allocation, c2b, corrections, journal
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
@@ -72,7 +73,7 @@ def test_process_crash_mid_correction_leaves_nothing(db, db_url, flow, step):
 	outcome = c2b.process_confirmation(
 		db, c2b_body("NOWHERE", 300, "TSTSTRAY01"), settings=load_settings(db), now=NOW
 	)
-	assert outcome.status == c2b.UNALLOCATED
+	assert outcome.status == LogStatus.UNALLOCATED
 	db.commit()
 	before = snapshot(db)
 	process = multiprocessing.get_context("fork").Process(target=_child, args=(db_url, flow, step))

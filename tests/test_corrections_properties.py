@@ -21,6 +21,7 @@ from tuktuk_management.ledger import allocation, c2b, corrections, journal
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.postings import CorrectionRefused
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 DRIVERS = ("D000001", "D000002", "D000003")
 VEHICLES = ("TT001", "TT002")  # driven by D000001, D000002; D000003 drives nothing
@@ -112,7 +113,7 @@ class Books:
 		outcome = c2b.process_confirmation(
 			self.db, c2b_body(account, amount_kes), settings=self.settings(), now=self.now()
 		)
-		assert outcome.status in (c2b.PROCESSED, c2b.UNALLOCATED)
+		assert outcome.status in (LogStatus.PROCESSED, LogStatus.UNALLOCATED)
 		self.payments.append(outcome.transaction)
 
 	def do_allocate(self, which: int, driver: int) -> None:

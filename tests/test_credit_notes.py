@@ -14,6 +14,7 @@ from tuktuk_management.ledger import c2b, corrections
 from tuktuk_management.ledger.corrections import CreditNote
 from tuktuk_management.ledger.postings import CorrectionRefused
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 _names = itertools.count(1)
 LATER = datetime(2026, 11, 22, 9, 0, 0)
@@ -39,7 +40,7 @@ def cancel(db, name: str, now=LATER, **kwargs):
 
 def pay(db, account: str, amount_kes: int, now) -> c2b.C2BOutcome:
 	outcome = c2b.process_confirmation(db, c2b_body(account, amount_kes), settings=load_settings(db), now=now)
-	assert outcome.status in (c2b.PROCESSED, c2b.UNALLOCATED), outcome
+	assert outcome.status in (LogStatus.PROCESSED, LogStatus.UNALLOCATED), outcome
 	return outcome
 
 

@@ -15,6 +15,7 @@ from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import pending_confirmations, process_logged_confirmation
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @pytest.fixture
@@ -35,10 +36,10 @@ def log_rows(db):
 
 def test_redelivery_changes_nothing_and_is_acknowledged(db, fleet):
 	body = raw(c2b_body("TT001", 300, "RKL51ZDR4F"))
-	assert handle_confirmation(db, body) == c2b.PROCESSED
+	assert handle_confirmation(db, body) == LogStatus.PROCESSED
 	state, before = driver_state(db, "D000001"), counts(db)
 	for _ in range(3):
-		assert handle_confirmation(db, body) == c2b.DUPLICATE
+		assert handle_confirmation(db, body) == LogStatus.DUPLICATE
 	assert driver_state(db, "D000001") == state
 	assert counts(db) == before
 	assert [row["status"] for row in log_rows(db)] == ["Processed"] + ["Duplicate"] * 3
@@ -46,8 +47,8 @@ def test_redelivery_changes_nothing_and_is_acknowledged(db, fleet):
 
 
 def test_redelivery_with_other_whitespace_or_case_is_still_a_duplicate(db, fleet):
-	assert handle_confirmation(db, raw(c2b_body("TT001", 300, "ABC1234567"))) == c2b.PROCESSED
-	assert handle_confirmation(db, raw(c2b_body(" tt001 ", "300", "abc1234567"))) == c2b.DUPLICATE
+	assert handle_confirmation(db, raw(c2b_body("TT001", 300, "ABC1234567"))) == LogStatus.PROCESSED
+	assert handle_confirmation(db, raw(c2b_body(" tt001 ", "300", "abc1234567"))) == LogStatus.DUPLICATE
 
 
 @pytest.mark.parametrize(
@@ -56,9 +57,9 @@ def test_redelivery_with_other_whitespace_or_case_is_still_a_duplicate(db, fleet
 )
 def test_same_trans_id_with_different_body_is_a_conflict_not_applied(db, fleet, changes, what):
 	first = c2b_body("TT001", 300, "QWE1234567")
-	assert handle_confirmation(db, raw(first)) == c2b.PROCESSED
+	assert handle_confirmation(db, raw(first)) == LogStatus.PROCESSED
 	states, before = {d: driver_state(db, d) for d in ("D000001", "D000002")}, counts(db)
-	assert handle_confirmation(db, raw({**first, **changes})) == c2b.CONFLICT
+	assert handle_confirmation(db, raw({**first, **changes})) == LogStatus.CONFLICT
 	assert {d: driver_state(db, d) for d in states} == states
 	assert counts(db) == before
 	last = log_rows(db)[-1]
@@ -90,7 +91,7 @@ def test_same_trans_id_with_different_body_is_a_conflict_not_applied(db, fleet, 
 )
 def test_malformed_bodies_are_stored_flagged_and_touch_no_balance(db, fleet, body):
 	before, state = counts(db), driver_state(db, "D000001")
-	assert handle_confirmation(db, body) == c2b.INVALID
+	assert handle_confirmation(db, body) == LogStatus.INVALID
 	assert counts(db) == before and driver_state(db, "D000001") == state
 	rows = log_rows(db)
 	assert len(rows) == 1 and rows[0]["status"] == "Invalid" and rows[0]["error"]
@@ -127,7 +128,13 @@ def mutated_bodies(draw):
 def test_fuzzed_bodies_never_raise_and_never_break_the_books(db, fleet, bodies):
 	for body in bodies:
 		status = handle_confirmation(db, body)
-		assert status in {c2b.PROCESSED, c2b.DUPLICATE, c2b.CONFLICT, c2b.UNALLOCATED, c2b.INVALID}
+		assert status in {
+			LogStatus.PROCESSED,
+			LogStatus.DUPLICATE,
+			LogStatus.CONFLICT,
+			LogStatus.UNALLOCATED,
+			LogStatus.INVALID,
+		}
 	assert check_books(db).clean
 	# whatever was applied was a well-formed payment: every transaction amount is a positive integer
 	amounts = [int(a) for (a,) in db.sql("select amount from `tabTukTuk Transaction`")]
@@ -149,7 +156,7 @@ def test_processing_paused_stores_and_waits(db, fleet):
 		db, name, raw_body, settings=load_settings(db), now=datetime(2026, 11, 21, 13)
 	)
 	db.commit()
-	assert outcome.status == c2b.PROCESSED
+	assert outcome.status == LogStatus.PROCESSED
 	assert pending_confirmations(db, limit=10) == []
 	assert driver_state(db, "D000001")["current_balance"] == 50
 
@@ -185,20 +192,20 @@ def malformed_bodies(draw):
 def test_fuzzed_malformed_batch_changes_no_balance(db, fleet, bodies):
 	before = counts(db), driver_state(db, "D000001"), driver_state(db, "D000002")
 	for body in bodies:
-		assert handle_confirmation(db, body) == c2b.INVALID
+		assert handle_confirmation(db, body) == LogStatus.INVALID
 	assert (counts(db), driver_state(db, "D000001"), driver_state(db, "D000002")) == before
 
 
 def test_a_log_already_applied_is_never_applied_or_re_marked_again(db, fleet):
 	body = raw(c2b_body("TT001", 100))
-	assert handle_confirmation(db, body) == c2b.PROCESSED
+	assert handle_confirmation(db, body) == LogStatus.PROCESSED
 	(name,) = db.sql("select name from `tabTukTuk Callback Log`")[0]
 	before, state = counts(db), driver_state(db, "D000001")
 	outcome = process_logged_confirmation(
 		db, name, body, settings=load_settings(db), now=datetime(2026, 11, 21)
 	)
 	db.commit()
-	assert outcome.already_handled and outcome.status == c2b.PROCESSED and outcome.transaction
+	assert outcome.already_handled and outcome.status == LogStatus.PROCESSED and outcome.transaction
 	assert counts(db) == before and driver_state(db, "D000001") == state
 	assert db.sql("select status, attempts from `tabTukTuk Callback Log`") == (("Processed", 1),)
 
@@ -236,7 +243,7 @@ def test_a_log_claimed_by_another_process_is_left_to_it(db, db_url, fleet):
 	first = process_logged_confirmation(
 		db, name, body, settings=load_settings(db), now=datetime(2026, 11, 21)
 	)
-	assert first.status == c2b.PROCESSED and not first.already_handled  # claimed, not committed yet
+	assert first.status == LogStatus.PROCESSED and not first.already_handled  # claimed, not committed yet
 	context = multiprocessing.get_context("fork")
 	results = context.Queue()
 	child = context.Process(target=_claim_child, args=(db_url, name, body, results))
@@ -246,7 +253,7 @@ def test_a_log_claimed_by_another_process_is_left_to_it(db, db_url, fleet):
 	db.commit()
 	child.join(30)
 	assert child.exitcode == 0
-	assert results.get(timeout=5) == (c2b.PROCESSED, True, first.transaction)
+	assert results.get(timeout=5) == (LogStatus.PROCESSED, True, first.transaction)
 	assert counts(db)["TukTuk Transaction"] == 1
 	assert db.sql("select status, attempts from `tabTukTuk Callback Log`") == (("Processed", 1),)
 	assert driver_state(db, "D000001")["current_balance"] == first.split.target_contribution_kes

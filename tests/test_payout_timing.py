@@ -17,6 +17,7 @@ import pytest
 from tests.daraja_standin import daraja  # a fixture
 from tests.test_payouts import Clock, client_of, deliver, fleet, pay, send  # fleet: a fixture
 from tuktuk_management.ledger import payouts
+from tuktuk_management.ledger.payouts import state as payouts_state
 from tuktuk_management.ledger.settings import load_settings
 
 CRON_MINUTE = datetime(2026, 11, 21, 12, 0, 0)  # a minute the "*/5" cron fires
@@ -44,7 +45,7 @@ def unanswered_payout(db, daraja, stamped: datetime) -> str:  # noqa: F811
 
 
 def test_the_period_is_the_cron_of_the_payout_job():
-	tree = ast.parse((Path(payouts.__file__).resolve().parents[1] / "hooks.py").read_text())
+	tree = ast.parse((Path(payouts.__file__).resolve().parents[2] / "hooks.py").read_text())
 	scheduler_events = ast.literal_eval(
 		next(
 			node.value
@@ -73,7 +74,7 @@ def test_unknown_payout_is_resolved_by_the_next_run(db, fleet, daraja, stamped_s
 
 def test_without_the_slack_the_payout_waits_a_second_period(db, fleet, daraja, monkeypatch):  # noqa: F811
 	"""The rule the slack fixes: stamped 30 s into a run, the next run 5 s into its minute."""
-	monkeypatch.setattr(payouts, "RUN_SLACK", timedelta(0))
+	monkeypatch.setattr(payouts_state, "RUN_SLACK", timedelta(0))
 	unanswered_payout(db, daraja, run_start(0, 30))
 	assert run(db, daraja, Clock(run_start(1, 5))) == {}
 	assert run(db, daraja, Clock(run_start(2, 5))) == {"resolve:Unknown": 1}

@@ -14,6 +14,7 @@ from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import split_payment
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 
@@ -56,7 +57,7 @@ def test_a_payment_committed_in_between_changes_the_split(db, db_url, now):
 		outcome = c2b.process_confirmation(
 			other, raw(c2b_body("TT001", 400)), settings=load_settings(other), now=now
 		)
-		assert outcome.status == c2b.PROCESSED and outcome.split.target_contribution_kes == 200
+		assert outcome.status == LogStatus.PROCESSED and outcome.split.target_contribution_kes == 200
 
 	body = c2b_body("TT001", 400)
 	outcome = c2b.process_confirmation(
@@ -69,7 +70,7 @@ def test_a_payment_committed_in_between_changes_the_split(db, db_url, now):
 	db.commit()
 
 	# Planned against 2,800 (200 to target, 200 share); the lock saw 3,000: the target is met.
-	assert outcome.status == c2b.PROCESSED
+	assert outcome.status == LogStatus.PROCESSED
 	assert outcome.split == split_payment(400, 3000, Decimal(50), 3000)
 	assert outcome.split.target_contribution_kes == 0 and outcome.split.driver_share_kes == 400
 	row = _transaction(db, body["TransID"])
@@ -95,7 +96,7 @@ def test_a_driver_deactivated_in_between_sends_the_money_to_suspense(db, db_url,
 	)
 	db.commit()
 
-	assert outcome.status == c2b.UNALLOCATED and outcome.payout is None and outcome.driver is None
+	assert outcome.status == LogStatus.UNALLOCATED and outcome.payout is None and outcome.driver is None
 	assert "driver changed" in outcome.reason
 	row = _transaction(db, body["TransID"])
 	assert row["transaction_type"] == c2b.SUSPENSE_ROUTE and row["payment_status"] == "Unallocated"
@@ -120,7 +121,7 @@ def test_a_vehicle_reassigned_in_between_sends_the_money_to_suspense(db, db_url,
 	)
 	db.commit()
 
-	assert outcome.status == c2b.UNALLOCATED and "assignment changed" in outcome.reason
+	assert outcome.status == LogStatus.UNALLOCATED and "assignment changed" in outcome.reason
 	assert _payouts(db, body["TransID"]) == []
 	assert driver_state(db, "D000001")["payout_pending"] == 0
 	assert check_books(db).clean
@@ -142,7 +143,7 @@ def test_an_unchanged_plan_writes_each_row_once(db, now):
 	outcome = c2b.process_confirmation(db, raw(c2b_body("TT001", 400)), settings=load_settings(db), now=now)
 	db.sql = original
 	db.commit()
-	assert outcome.status == c2b.PROCESSED and outcome.payout
+	assert outcome.status == LogStatus.PROCESSED and outcome.payout
 	assert not [s for s in statements if s.startswith(("update `tabTukTuk Transaction`", "delete"))]
 	assert sum(s.startswith("insert into `tabTukTuk Payout`") for s in statements) == 1
 	assert check_books(db).clean
@@ -162,11 +163,11 @@ def test_the_log_is_marked_with_the_outcome_and_one_attempt(db, now):
 	db.commit()
 	first = c2b_body("TT001", 400)
 	cases = [
-		(first, c2b.PROCESSED, first["TransID"]),
-		(first, c2b.DUPLICATE, first["TransID"]),
-		({**first, "TransAmount": "500.00"}, c2b.CONFLICT, first["TransID"]),
-		(c2b_body("NOWHERE", 100), c2b.UNALLOCATED, None),
-		({**c2b_body("TT001", 100), "TransAmount": "-5"}, c2b.INVALID, None),
+		(first, LogStatus.PROCESSED, first["TransID"]),
+		(first, LogStatus.DUPLICATE, first["TransID"]),
+		({**first, "TransAmount": "500.00"}, LogStatus.CONFLICT, first["TransID"]),
+		(c2b_body("NOWHERE", 100), LogStatus.UNALLOCATED, None),
+		({**c2b_body("TT001", 100), "TransAmount": "-5"}, LogStatus.INVALID, None),
 	]
 	for body, status, transaction in cases:
 		log = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=raw(body), received_at=now)
@@ -179,7 +180,7 @@ def test_the_log_is_marked_with_the_outcome_and_one_attempt(db, now):
 			(log,),
 			as_dict=True,
 		)[0]
-		expected_transaction = transaction or (body["TransID"] if status == c2b.UNALLOCATED else None)
+		expected_transaction = transaction or (body["TransID"] if status == LogStatus.UNALLOCATED else None)
 		assert (row["status"], row["error"] or "", row["transaction"], row["attempts"]) == (
 			status,
 			outcome.reason,
@@ -211,7 +212,7 @@ def test_a_redelivery_committed_just_before_our_insert_is_a_duplicate_counted_on
 			fired.append(query)
 			with MariaDB(db_url) as other:
 				first = c2b.process_confirmation(other, body, settings=load_settings(other), now=now)
-				assert first.status == c2b.PROCESSED
+				assert first.status == LogStatus.PROCESSED
 				other.commit()
 		return original(query, values, as_dict)
 
@@ -221,7 +222,7 @@ def test_a_redelivery_committed_just_before_our_insert_is_a_duplicate_counted_on
 	finally:
 		db.sql = original
 	db.commit()
-	assert fired and outcome.status == c2b.DUPLICATE
+	assert fired and outcome.status == LogStatus.DUPLICATE
 	assert db.sql("select status, attempts from `tabTukTuk Callback Log` where name = %s", (log,)) == (
 		("Duplicate", 1),
 	)

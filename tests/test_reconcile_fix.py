@@ -15,6 +15,7 @@ from tests.factories import c2b_body, driver_state, ledger_sum, make_driver, mak
 from tuktuk_management.ledger import accounts, c2b, reconcile
 from tuktuk_management.ledger.flags import parse_bool
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 21, 12, 0)
@@ -326,7 +327,7 @@ def test_reconcile_with_fix_while_payments_arrive_finds_no_false_drift(db, db_ur
 		process.join(60)
 		assert process.exitcode == 0
 	statuses = [s for output in outputs for s in output]
-	assert statuses.count(c2b.PROCESSED) == len(bodies)
+	assert statuses.count(LogStatus.PROCESSED) == len(bodies)
 	assert statuses.count("Clean") == 15  # every reconciliation during the payments was clean
 	db.rollback()
 	assert reconcile.check_books(db).clean

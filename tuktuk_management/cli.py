@@ -8,9 +8,10 @@
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
     python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
 
-The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` handles each line exactly as
-the confirmation webhook does after its URL-token check: store the raw body (committed), apply
-it with bounded deadlock retry, mark the log, commit.
+The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` and ``results`` handle each
+line exactly as the webhooks do after their token check, through the same routine
+(:func:`tuktuk_management.ledger.callback_log.receive_logged`): store the raw body (committed),
+apply it with bounded deadlock retry, mark the log, commit.
 """
 
 from __future__ import annotations
@@ -22,21 +23,23 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tuktuk_management.ledger import c2b, payouts, reconcile
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
-	mark_failed,
+	Outcome,
+	apply_logged,
 	process_logged_confirmation,
-	store_callback,
+	receive_logged,
 )
 from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE, close_day, due_business_date
-from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -44,13 +47,13 @@ RUNNER_USER = "runner"
 WORKERS_MAX = 64
 LINE_CHARS_MAX = 65_536
 SUMMARY_KEY = {
-	c2b.PROCESSED: "applied",
-	c2b.DUPLICATE: "duplicates",
-	c2b.CONFLICT: "conflicts",
-	c2b.UNALLOCATED: "unallocated",
-	c2b.INVALID: "invalid",
-	"Failed": "errors",
-	c2b.PAUSED: "pending",
+	LogStatus.PROCESSED: "applied",
+	LogStatus.DUPLICATE: "duplicates",
+	LogStatus.CONFLICT: "conflicts",
+	LogStatus.UNALLOCATED: "unallocated",
+	LogStatus.INVALID: "invalid",
+	LogStatus.FAILED: "errors",
+	LogStatus.RECEIVED: "pending",
 }
 SUMMARY_KEYS = ("received", "applied", "duplicates", "conflicts", "unallocated", "invalid", "errors")
 
@@ -95,24 +98,33 @@ def cmd_load(url: DatabaseURL, path: str) -> int:
 
 def handle_confirmation(db: MariaDB, raw_body: str, *, source_ip: str = "replay") -> str:
 	"""The webhook's flow after its token check; returns the callback log status."""
+	return _receive(
+		db,
+		C2B_CONFIRMATION,
+		raw_body,
+		source_ip,
+		lambda log, settings, now: process_logged_confirmation(db, log, raw_body, settings=settings, now=now),
+	)
+
+
+def _receive(
+	db: MariaDB,
+	endpoint: str,
+	raw_body: str,
+	source_ip: str,
+	process: Callable[[str, LedgerSettings, datetime], Outcome],
+) -> str:
+	"""Store, commit and apply one body with ``process(log, settings, now)``; the log status."""
 	settings = load_settings(db)
 	now = site_now(settings.site_timezone)
-	log_name = store_callback(
-		db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
-	)
-	db.commit()
-	try:
-		outcome = run_with_retry(
-			lambda: process_logged_confirmation(db, log_name, raw_body, settings=settings, now=now),
-			rollback=db.rollback,
-		)
-	except Exception as exc:
-		db.rollback()
-		mark_failed(db, log_name, exc, now=now)
-		db.commit()
-		return "Failed"
-	db.commit()
-	return outcome.status
+	return receive_logged(
+		db,
+		endpoint=endpoint,
+		raw_body=raw_body,
+		received_at=now,
+		source_ip=source_ip,
+		apply=lambda log: apply_logged(db, log, lambda: process(log, settings, now), now=now),
+	).status
 
 
 _worker_db: MariaDB | None = None
@@ -193,24 +205,15 @@ def driver_balances(db: MariaDB) -> list[dict]:
 
 def handle_result(db: MariaDB, raw_body: str, *, endpoint: str = payouts.B2C_RESULT) -> str:
 	"""The B2C result/timeout endpoint's flow after its token check; returns the log status."""
-	settings = load_settings(db)
-	now = site_now(settings.site_timezone)
-	log_name = store_callback(db, endpoint=endpoint, raw_body=raw_body, received_at=now, source_ip="replay")
-	db.commit()
-	try:
-		outcome = run_with_retry(
-			lambda: payouts.process_logged_result(
-				db, log_name, raw_body, endpoint=endpoint, now=now, settings=settings
-			),
-			rollback=db.rollback,
-		)
-	except Exception as exc:
-		db.rollback()
-		mark_failed(db, log_name, exc, now=now)
-		db.commit()
-		return "Failed"
-	db.commit()
-	return outcome.status
+	return _receive(
+		db,
+		endpoint,
+		raw_body,
+		"replay",
+		lambda log, settings, now: payouts.process_logged_result(
+			db, log, raw_body, endpoint=endpoint, now=now, settings=settings
+		),
+	)
 
 
 def cmd_results(url: DatabaseURL, path: str, *, timeout: bool) -> int:
@@ -221,7 +224,7 @@ def cmd_results(url: DatabaseURL, path: str, *, timeout: bool) -> int:
 		statuses = Counter(handle_result(db, body, endpoint=endpoint) for body in read_callbacks(path))
 		by_status = dict(db.sql("select status, count(*) from `tabTukTuk Payout` group by status"))
 	print(json.dumps({"received": sum(statuses.values()), **statuses, "payouts": by_status}))
-	return EXIT_CLEAN if not statuses.get("Failed") else EXIT_ERROR
+	return EXIT_CLEAN if not statuses.get(LogStatus.FAILED) else EXIT_ERROR
 
 
 def cmd_balances(url: DatabaseURL) -> int:

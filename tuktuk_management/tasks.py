@@ -1,20 +1,31 @@
-"""Scheduler entry points (``hooks.scheduler_events``): bounded batches, one unit of work each."""
+"""Background jobs: the scheduler's entry points (``hooks.scheduler_events``) and the jobs the app
+enqueues (the payout job, the daily close chunks, the daily reconciliation).
+
+Every job works in bounded batches, one committed unit of work each, and is named for what it
+does in the site, not after the core function it calls. Whitelisted methods live in ``api/``.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import frappe
 from frappe import _
 from frappe.utils import get_url, now_datetime
 
 from tuktuk_management.alerts import payout_recipients, send_alert
-from tuktuk_management.api.b2c import apply_stored_result
-from tuktuk_management.api.c2b import apply_stored_confirmation
-from tuktuk_management.api.payouts import daraja_client
+from tuktuk_management.daraja.client import DarajaClient, DarajaConfig
+from tuktuk_management.daraja_tokens import RedisTokenCache
 from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.callback_log import pending_confirmations
-from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
 
 PENDING_CALLBACKS_BATCH_MAX = 100
+PAYOUT_JOB = "tuktuk_management.tasks.send_payout_job"
+PAYOUT_JOB_QUEUE = "short"
+PAYOUT_JOB_TIMEOUT_S = 300
+RECONCILIATION_JOB = "tuktuk_management.tasks.reconciliation_job"
+NOT_CONFIGURED = "Daraja credentials are not configured in TukTuk Settings"
 
 
 def process_pending_callbacks(batch_size_max: int = PENDING_CALLBACKS_BATCH_MAX) -> dict[str, int]:
@@ -25,14 +36,16 @@ def process_pending_callbacks(batch_size_max: int = PENDING_CALLBACKS_BATCH_MAX)
 	own unit of work (deadlocks retried, other errors mark it Failed) and committed. Returns the
 	count of logs per resulting status.
 	"""
+	from tuktuk_management.stored_callbacks import apply_confirmation_log
+
 	settings = load_settings(frappe.db)
 	if settings.processing_paused:
 		return {}
 	counts: dict[str, int] = {}
 	for log, raw_body in pending_confirmations(frappe.db, limit=batch_size_max):
-		# apply_stored_confirmation commits after each log: a deliberate job-chunk boundary, so a
+		# apply_confirmation_log commits after each log: a deliberate job-chunk boundary, so a
 		# failure or a worker crash later in the batch never undoes payments already applied.
-		status, _transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now_datetime())
+		status = apply_confirmation_log(log, raw_body, settings=settings, now=now_datetime()).status
 		counts[status] = counts.get(status, 0) + 1
 	return counts
 
@@ -145,7 +158,7 @@ def run_due_reconciliation() -> bool:
 	if frappe.db.exists(RUN_DOCTYPE, {"triggered_by": SCHEDULER, "started_at": (">=", since)}):
 		return False
 	frappe.enqueue(
-		"tuktuk_management.api.reconciliation.scheduled_reconciliation",
+		RECONCILIATION_JOB,
 		queue="long",
 		timeout=CLOSE_JOB_TIMEOUT_S,
 		job_id=f"tuktuk-reconcile-{now.date().isoformat()}",
@@ -162,11 +175,15 @@ def process_payouts(batch_size_max: int = payouts.BATCH_MAX) -> dict[str, int]:
 	Results are applied even without Daraja credentials (they move no money out); sending and
 	resolving wait until Daraja is configured. Returns counts per action and status.
 	"""
+	from tuktuk_management.stored_callbacks import apply_result_log
+
 	counts: dict[str, int] = {}
 	settings = load_settings(frappe.db)
 	for log, endpoint, raw_body in payouts.pending_result_logs(frappe.db, limit=batch_size_max):
-		# apply_stored_result commits after each body: a job-chunk boundary.
-		status = apply_stored_result(log, raw_body, endpoint=endpoint, settings=settings, now=now_datetime())
+		# apply_result_log commits after each body: a job-chunk boundary.
+		status = apply_result_log(
+			log, raw_body, endpoint=endpoint, settings=settings, now=now_datetime()
+		).status
 		counts[f"result:{status}"] = counts.get(f"result:{status}", 0) + 1
 	client = daraja_client()
 	if client is None:
@@ -182,6 +199,85 @@ def process_payouts(batch_size_max: int = payouts.BATCH_MAX) -> dict[str, int]:
 	for key, count in due.items():
 		counts[key] = counts.get(key, 0) + count
 	return counts
+
+
+def reconciliation_job() -> dict:
+	"""Background job (enqueued by :func:`run_due_reconciliation`): the daily dry run of
+	``api.reconciliation.execute_reconciliation`` (fixes are a manager's decision)."""
+	from tuktuk_management.api.reconciliation import SCHEDULER, execute_reconciliation
+
+	return execute_reconciliation(fix=False, driver=None, triggered_by=SCHEDULER).as_dict()
+
+
+# -- Payouts (DESIGN §4) ---------------------------------------------------------------------------
+def enqueue_payout_job(payout: str, *, mode: str = "send", manual: bool = False) -> None:
+	"""Enqueue :func:`send_payout_job` after the current transaction commits (one job per payout)."""
+	frappe.enqueue(
+		PAYOUT_JOB,
+		queue=PAYOUT_JOB_QUEUE,
+		timeout=PAYOUT_JOB_TIMEOUT_S,
+		job_id=f"tuktuk_payout_{payout}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		payout=payout,
+		mode=mode,
+		manual=manual,
+	)
+
+
+def send_payout_job(payout: str, mode: str = "send", manual: bool = False) -> dict:
+	"""Background job: send (``send``/``retry``) or resolve (``resolve``) one payout with
+	``ledger.payouts.send_payout`` / ``resolve_payout``.
+
+	Each step commits its own unit of work (claim; Daraja call with no transaction open;
+	reply recorded). Does nothing (and says so) while Daraja is not configured, or while
+	instant payouts are off for an automatic first send. Returns ``{"payout", "status",
+	"reason"}``.
+	"""
+	client = daraja_client()
+	if client is None:
+		return {"payout": payout, "status": None, "reason": NOT_CONFIGURED}
+	settings = load_settings(frappe.db)
+	if mode == "send" and not manual and not settings.instant_payouts_enabled:
+		return {"payout": payout, "status": None, "reason": "instant payouts are switched off"}
+	common = {"client": client, "settings": settings, "clock": now_datetime, "commit": frappe.db.commit}
+	if mode == "resolve":
+		outcome = payouts.resolve_payout(frappe.db, payout, force=manual, **common)
+	else:
+		outcome = payouts.send_payout(frappe.db, payout, mode=mode, manual=manual, **common)
+	return {"payout": outcome.payout, "status": outcome.status, "reason": outcome.reason}
+
+
+def callback_url(method: str) -> str:
+	"""The public URL of a B2C callback endpoint with the callback token."""
+	token = frappe.get_single(SETTINGS_DOCTYPE).get_password("callback_token", raise_exception=False) or ""
+	return get_url(f"/api/method/tuktuk_management.api.b2c.{method}?token={quote(token, safe='')}")
+
+
+def daraja_client() -> DarajaClient | None:
+	"""A Daraja client from TukTuk Settings, or None while a credential is missing."""
+	settings = frappe.get_single(SETTINGS_DOCTYPE)
+	secrets = {
+		field: settings.get_password(field, raise_exception=False) or ""
+		for field in ("daraja_consumer_key", "daraja_consumer_secret", "b2c_security_credential")
+	}
+	if not all(secrets.values()) or not settings.b2c_shortcode or not settings.b2c_initiator_name:
+		return None
+	return DarajaClient(
+		DarajaConfig(
+			consumer_key=secrets["daraja_consumer_key"],
+			consumer_secret=secrets["daraja_consumer_secret"],
+			shortcode=settings.b2c_shortcode,
+			initiator_name=settings.b2c_initiator_name,
+			security_credential=secrets["b2c_security_credential"],
+			result_url=callback_url("result"),
+			timeout_url=callback_url("timeout"),
+			environment=settings.daraja_environment or "Sandbox",
+			base_url=frappe.conf.get("tuktuk_daraja_base_url") or "",
+			command_id=settings.b2c_command_id or "BusinessPayment",
+		),
+		token_cache=RedisTokenCache(),  # shared by every worker: one OAuth request per token lifetime
+	)
 
 
 def alert_stuck_payouts() -> list[str]:

@@ -6,15 +6,14 @@ Register with Safaricom (HTTPS in production; the URLs avoid the words Daraja fo
     POST /api/method/tuktuk_management.api.c2b.confirmation?token=<TukTuk Settings callback_token>
 
 Every call is stored in a TukTuk Callback Log before anything else. A call without the right
-token, or from outside the optional IP allowlist, is stored as Rejected and answered 403. A
-confirmation is stored and committed (raw first), then applied by the core and always
-acknowledged with ``ResultCode`` 0: the money has already moved. Replies carry ``ResultCode``
-at the top level of the JSON body (a werkzeug Response, not Frappe's ``{"message": ...}``).
+token, or from outside the optional IP allowlist, is stored as Rejected and answered 403
+(:mod:`tuktuk_management.api.callbacks`). A confirmation is stored and committed (raw first),
+then applied by the core and always acknowledged with ``ResultCode`` 0: the money has already
+moved (:func:`tuktuk_management.stored_callbacks.receive_confirmation`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,34 +21,21 @@ import frappe
 from frappe.utils import now_datetime
 from werkzeug.wrappers import Response
 
-from tuktuk_management.api.payouts import enqueue_send
+from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	C2B_VALIDATION,
-	FAILED,
-	RECEIVED,
-	REJECTED,
+	apply_logged,
 	mark_callback,
-	mark_failed,
-	process_logged_confirmation,
-	store_callback,
+	receive_logged,
 )
-from tuktuk_management.ledger.database import run_with_retry
-from tuktuk_management.ledger.settings import LedgerSettings, ip_allowed, load_settings
-from tuktuk_management.settings_cache import (
-	cached_settings,
-	callback_token_configured,
-	callback_token_matches,
-)
+from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.stored_callbacks import log_callback_error, receive_confirmation
 
-LOG_DOCTYPE = "TukTuk Callback Log"
-PROCESSING_FAILED_TITLE = "TukTuk C2B processing failed"
-CONFLICT_TITLE = "TukTuk C2B TransID conflict"
 VALIDATION_FAILED_TITLE = "TukTuk C2B validation failed"
-HTTP_OK = 200
-HTTP_FORBIDDEN = 403
 FORBIDDEN_REPLY = {
 	C2B_CONFIRMATION: {"ResultCode": 1, "ResultDesc": "Forbidden"},
 	C2B_VALIDATION: models.validation_reply(models.OTHER_ERROR),
@@ -63,7 +49,10 @@ def validation(token: str | None = None) -> Response:
 	token: the ``token`` query parameter of the registered URL. Returns 200 with
 	``{"ResultCode", "ResultDesc"}`` at the top level, or 403 for a refused caller.
 	"""
-	return _callback_response(C2B_VALIDATION, token)
+	call = accept_call(C2B_VALIDATION, token, FORBIDDEN_REPLY[C2B_VALIDATION])
+	if call.refused:
+		return call.refused
+	return json_response(_decide_validation(call.raw_body, call.source_ip, call.settings))
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -74,171 +63,47 @@ def confirmation(token: str | None = None) -> Response:
 	``{"ResultCode": 0, "ResultDesc": "Success"}`` whatever the outcome (Invalid, Duplicate,
 	Conflict and failures are stored on the callback log), or 403 for a refused caller.
 	"""
-	return _callback_response(C2B_CONFIRMATION, token)
+	call = accept_call(C2B_CONFIRMATION, token, FORBIDDEN_REPLY[C2B_CONFIRMATION])
+	if call.refused:
+		return call.refused
+	# The request's end commits the payment (Frappe commits every POST): no commit of our own.
+	result = receive_confirmation(
+		call.raw_body, source_ip=call.source_ip, settings=call.settings, commit=False
+	)
+	return json_response(result.reply)
 
 
 @dataclass(frozen=True)
-class ConfirmationResult:
-	"""What became of one confirmation: the callback log, its status, the reply for Daraja."""
+class _Decision:
+	"""A validation call's outcome: the log status (Processed or Rejected) and Daraja's code."""
 
-	callback_log: str
 	status: str
-	transaction: str | None
-	reply: dict
-
-
-def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
-) -> ConfirmationResult:
-	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
-
-	Not whitelisted: the endpoint calls it after the token and IP checks, the console alias
-	``tuktuk_management.api.tuktuk.mpesa_confirmation`` calls it directly. Commits the stored
-	body, and the payment too unless ``commit`` is False (see :func:`apply_stored_confirmation`).
-	"""
-	settings = settings or load_settings(frappe.db)
-	now = now_datetime()
-	log = store_callback(
-		frappe.db, endpoint=C2B_CONFIRMATION, raw_body=raw_body, received_at=now, source_ip=source_ip
-	)
-	# Raw first: the body is committed in its own write before any processing, so it survives
-	# whatever happens next (the scheduled job applies it if processing fails or is paused).
-	frappe.db.commit()  # unit-of-work boundary: the raw body is stored before any processing
-	status, transaction = apply_stored_confirmation(log, raw_body, settings=settings, now=now, commit=commit)
-	return ConfirmationResult(log, status, transaction, models.confirmation_ack())
-
-
-def apply_stored_confirmation(
-	log: str, raw_body: bytes | str, *, settings: LedgerSettings, now: datetime, commit: bool = True
-) -> tuple[str, str | None]:
-	"""Apply one stored confirmation in its own unit of work and commit; ``(log status, transaction)``.
-
-	The core locks the log row first and skips it unless still Received or Failed, so the webhook
-	and the scheduled job never apply (and re-mark) the same log twice. Deadlocks are retried by
-	``run_with_retry``; any other error rolls back, marks the log Failed and goes to the Error Log.
-	commit=False leaves the applied payment to the caller's commit: the webhook passes it, since
-	Frappe commits every POST request at its end (``frappe.app.after_request``) and a commit here
-	would be one more COMMIT + START TRANSACTION per callback. If the request fails after this,
-	Frappe rolls the payment back and the stored body stays Received for the scheduled job.
-	"""
-	try:
-		outcome = run_with_retry(
-			lambda: process_logged_confirmation(frappe.db, log, raw_body, settings=settings, now=now),
-			rollback=frappe.db.rollback,
-		)
-	except Exception as exc:
-		_record_failure(log, exc, title=PROCESSING_FAILED_TITLE, now=now)
-		frappe.db.commit()  # unit-of-work boundary: the Failed mark is kept for the retry job
-		return FAILED, None
-	if outcome.already_handled:
-		frappe.db.rollback()
-		return outcome.status, outcome.transaction
-	if outcome.payout:
-		# Sent by a background job once this transaction commits: never inside this request, never
-		# while the driver's row lock is held, never for a payment that rolled back.
-		enqueue_send(outcome.payout)
-	if outcome.status == c2b.CONFLICT:
-		frappe.log_error(
-			title=CONFLICT_TITLE,
-			message=f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}",
-			reference_doctype=LOG_DOCTYPE,
-			reference_name=log,
-		)
-	if commit:
-		# End of the unit of work (payment + log mark): the job commits each log on its own.
-		frappe.db.commit()  # unit-of-work boundary: the payment and its log mark
-	return outcome.status, outcome.transaction
-
-
-def _callback_response(endpoint: str, token: str | None) -> Response:
-	"""Store, check the caller, process and reply: the whole of both endpoints."""
-	raw_body = frappe.request.get_data(cache=True)
-	source_ip = frappe.local.request_ip or ""
-	settings = cached_settings()
-	refusal = _refusal(_supplied_token(token), source_ip, settings)
-	if refusal:
-		store_callback(
-			frappe.db,
-			endpoint=endpoint,
-			raw_body=_truncated(raw_body),
-			received_at=now_datetime(),
-			source_ip=source_ip,
-			status=REJECTED,
-			error=refusal,
-		)
-		frappe.db.commit()  # the refused call is on record; nothing else happens
-		return _json_response(FORBIDDEN_REPLY[endpoint], HTTP_FORBIDDEN)
-	if endpoint == C2B_CONFIRMATION:
-		# The request's end commits the payment (Frappe commits every POST): no commit of our own.
-		result = receive_confirmation(raw_body, source_ip=source_ip, settings=settings, commit=False)
-		return _json_response(result.reply, HTTP_OK)
-	return _json_response(_decide_validation(raw_body, source_ip, settings), HTTP_OK)
+	code: str
 
 
 def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings) -> dict:
-	"""Store the validation call, decide with the core, mark the log; the reply body."""
+	"""Store the validation call (committed), decide with the core, mark the log; the reply body."""
 	now = now_datetime()
-	log = store_callback(
+	logged = receive_logged(
 		frappe.db,
 		endpoint=C2B_VALIDATION,
-		raw_body=_truncated(raw_body),
+		raw_body=truncated(raw_body),
 		received_at=now,
 		source_ip=source_ip,
+		apply=lambda log: apply_logged(
+			frappe.db,
+			log,
+			lambda: _decide(log, raw_body, settings, now),
+			now=now,
+			on_failed=lambda log, exc: log_callback_error(log, exc, title=VALIDATION_FAILED_TITLE),
+		),
 	)
-	# Raw first, as for confirmations: the call is on record whatever the decision does.
-	frappe.db.commit()  # unit-of-work boundary: the raw validation call is on record
-	try:
-		code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
-		mark_callback(
-			frappe.db, log, status=c2b.PROCESSED if code == models.ACCEPT else REJECTED, now=now, error=reason
-		)
-	except Exception as exc:
-		# We cannot vouch for the payment: reject it (the money does not move) and record why.
-		code = models.OTHER_ERROR
-		_record_failure(log, exc, title=VALIDATION_FAILED_TITLE, now=now)
-	frappe.db.commit()  # end of the validation unit of work: the decision is on record
-	return models.validation_reply(code)
+	# A failed decision: we cannot vouch for the payment, so reject it (the money does not move).
+	return models.validation_reply(logged.outcome.code if logged.outcome else models.OTHER_ERROR)
 
 
-def _record_failure(log: str, exc: Exception, *, title: str, now: datetime) -> None:
-	"""Roll back the failed unit of work, mark its log Failed and write an Error Log (fixed title)."""
-	frappe.db.rollback()
-	mark_failed(frappe.db, log, exc, now=now)
-	frappe.log_error(
-		title=title,
-		message=f"Callback log {log}: {type(exc).__name__}: {exc}\n\n{frappe.get_traceback()}",
-		reference_doctype=LOG_DOCTYPE,
-		reference_name=log,
-	)
-
-
-def _supplied_token(token: str | None) -> str:
-	"""The ``token`` query parameter. Frappe drops query parameters from its form dict when the
-	body is JSON (as Daraja's is), so read the URL first; ``token`` is the form-dict fallback."""
-	return frappe.request.args.get("token") or token or ""
-
-
-def _refusal(supplied_token: str, source_ip: str, settings: LedgerSettings) -> str:
-	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
-	if not callback_token_configured():
-		return "no callback token is configured in TukTuk Settings"
-	if not callback_token_matches(supplied_token):
-		return "missing or wrong token"
-	try:
-		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
-	except ValueError:
-		return "Allowed Callback IPs in TukTuk Settings cannot be parsed"
-	if not allowed:
-		return "source IP is not in Allowed Callback IPs"
-	return ""
-
-
-def _truncated(raw_body: bytes | str) -> bytes | str:
-	"""At most CALLBACK_BODY_BYTES_MAX bytes of a body, for storing calls that may be hostile."""
-	if isinstance(raw_body, str):
-		raw_body = raw_body.encode("utf-8")
-	return raw_body[: models.CALLBACK_BODY_BYTES_MAX]
-
-
-def _json_response(body: dict, status: int) -> Response:
-	return Response(json.dumps(body), status=status, content_type="application/json")
+def _decide(log: str, raw_body: bytes, settings: LedgerSettings, now: datetime) -> _Decision:
+	code, reason = c2b.decide_validation(frappe.db, raw_body, settings)
+	status = LogStatus.PROCESSED if code == models.ACCEPT else LogStatus.REJECTED
+	mark_callback(frappe.db, log, status=status, now=now, error=reason)
+	return _Decision(status, code)

@@ -23,6 +23,7 @@ from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @frappe.whitelist(methods=["POST"])
@@ -119,7 +120,7 @@ def record_missed(
 			"reason": outcome.reason,
 			"allocation": None,
 		}
-		if outcome.status == c2b.UNALLOCATED and (driver or vehicle):
+		if outcome.status == LogStatus.UNALLOCATED and (driver or vehicle):
 			reply["allocation"] = allocation.allocate_payment(
 				frappe.db,
 				outcome.transaction,
@@ -132,11 +133,11 @@ def record_missed(
 		return reply
 
 	reply = _call(lambda: run_with_retry(unit_of_work, rollback=frappe.db.rollback))
-	if reply["status"] == c2b.INVALID:
+	if reply["status"] == LogStatus.INVALID:
 		frappe.throw(
 			_("The payment cannot be recorded: {0}").format(reply["reason"]), title=_("Invalid payment")
 		)
-	if reply["status"] == c2b.CONFLICT:
+	if reply["status"] == LogStatus.CONFLICT:
 		frappe.throw(reply["reason"], exc=frappe.DuplicateEntryError, title=_("Conflict"))
 	return reply
 

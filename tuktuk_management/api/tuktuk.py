@@ -10,10 +10,10 @@ from frappe import _
 from frappe.utils import get_datetime, getdate
 
 from tuktuk_management import roles
-from tuktuk_management.api.c2b import receive_confirmation
 from tuktuk_management.api.corrections import allocate, record_missed
 from tuktuk_management.ledger import reconcile
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.stored_callbacks import receive_confirmation
 
 CONSOLE_SOURCE_IP = "console"
 

@@ -1,55 +1,50 @@
 """C2B confirmation processing and the validation decision (DESIGN §3).
 
-One call of :func:`process_confirmation` is one unit of work inside the caller's transaction:
-route the payment, lock the driver row, split, insert the TukTuk Transaction (unique on the
-M-Pesa ``TransID``), post the balanced voucher, queue the payout. It never commits; on any
-error it rolls back to its own savepoint, so the caller's earlier work is untouched.
+A confirmation is handled in two steps inside the caller's transaction. :func:`prepare_confirmation`
+parses the body, checks for an earlier delivery of its ``TransID``, routes it and plans the split
+from an unlocked read (no writes, no locks). :func:`apply_confirmation` writes the plan: insert the
+TukTuk Transaction (unique on the M-Pesa ``TransID``) and the payout, lock the driver row, plan
+again from the locked row, post the balanced voucher. The callback log claims itself between the
+two (:func:`tuktuk_management.ledger.callback_log.process_logged_confirmation`);
+:func:`process_confirmation` runs both for callers without a log. Nothing here commits; an
+error rolls back to the call's own savepoint, so the caller's earlier work is untouched.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger.c2b_routing import (  # routing names stay importable from here
+	PAYMENT,
+	REPAYMENT,
+	SUSPENSE_ROUTE,
+	LookUp,
+	Route,
+	look_up,
+	resolve_route,
+	split_credit_lines,
+	split_for,
+)
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
+from tuktuk_management.ledger.drivers import (
+	DriverRow,
+	LockedDrivers,
+	lock_drivers,
+)
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.payouts.state import queue_payout
+from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
-	effective_fare_percentage,
 	effective_target_kes,
-	split_payment,
-	split_repayment,
 )
-from tuktuk_management.ledger.writer import (
-	DRIVER_LOCK_COLUMNS,
-	DriverRow,
-	LockedDrivers,
-	PostingLine,
-	driver_row,
-	lock_drivers,
-	new_name,
-	post_voucher,
-)
-
-SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
-
-# Outcome statuses; the same words are TukTuk Callback Log statuses.
-PROCESSED = "Processed"
-DUPLICATE = "Duplicate"
-CONFLICT = "Conflict"
-UNALLOCATED = "Unallocated"
-INVALID = "Invalid"
-PAUSED = "Received"
-
-PAYMENT = "Payment"
-REPAYMENT = "Repayment"
-SUSPENSE_ROUTE = "Unallocated"  # TukTuk Transaction.transaction_type of money posted to suspense
+from tuktuk_management.ledger.status import LogStatus, PaymentStatus
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 SAVEPOINT = "tuktuk_c2b"
 
@@ -70,26 +65,6 @@ _TRANSACTION_COLUMNS = (
 	"unallocated_reason",
 )
 _INSERT_TRANSACTION = insert_statement("TukTuk Transaction", _TRANSACTION_COLUMNS)
-_PAYOUT_COLUMNS = (
-	"driver",
-	"amount",
-	"status",
-	"transaction",
-	"originator_conversation_id",
-	"queued_at",
-	"attempts",
-)
-_INSERT_PAYOUT = insert_statement("TukTuk Payout", _PAYOUT_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Route:
-	"""Where a payment goes: ``kind`` is Payment, Repayment or Unallocated (with ``reason``)."""
-
-	kind: str
-	driver: str | None = None
-	tuktuk: str | None = None
-	reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,86 +83,6 @@ class C2BOutcome:
 	payout: str | None = None
 	reason: str = ""
 	already_handled: bool = False
-
-
-def resolve_route(db: Database, account_reference: str) -> Route:
-	"""Route a ``BillRefNumber`` (already trimmed and upper-cased) without taking locks.
-
-	A Sunny ID (``D`` + six digits) of an Active driver is a repayment; a vehicle's
-	``mpesa_account`` is a payment to the one Active driver assigned to it; anything else is
-	unallocated (suspense) with the reason.
-	"""
-	return _look_up(db, account_reference).route
-
-
-_DRIVER_SELECT = ", ".join(f"d.`{column}`" for column in DRIVER_LOCK_COLUMNS)
-# One UNION ALL, every part as wide as the vehicle part: a tag, the vehicle, the driver's columns.
-_EXISTING_PART = (
-	"select 'existing', t.name, t.amount, t.bill_ref_number, t.driver"
-	+ ", null" * (len(DRIVER_LOCK_COLUMNS) - 3)
-	+ " from `tabTukTuk Transaction` t where t.name = %s"
-)
-_SUNNY_ID_PART = f"select 'driver', null, {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s"
-_VEHICLE_PART = f"""select 'vehicle', v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
-	left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
-	where v.mpesa_account = %s"""
-
-
-@dataclass(frozen=True)
-class _LookUp:
-	"""What one query found for a payment: an earlier transaction with its TransID (name, amount,
-	bill_ref_number, driver), the route, and the routed driver's row as read (no lock)."""
-
-	existing: tuple | None
-	route: Route
-	driver_row: DriverRow | None
-
-
-def _look_up(db: Database, account_reference: str, trans_id: str | None = None) -> _LookUp:
-	"""The redelivery check, the route and the routed driver's row in one round trip (no locks).
-
-	The driver's row lets the core plan the split before it takes the driver's lock (see
-	:func:`_apply`); it is None when the route has no driver to pay.
-	"""
-	parts, values = [], []
-	if trans_id:
-		parts.append(_EXISTING_PART)
-		values.append(trans_id)
-	if account_reference and SUNNY_ID_PATTERN.match(account_reference):
-		parts.append(_SUNNY_ID_PART)
-		values.append(account_reference)
-	if account_reference:
-		parts.append(_VEHICLE_PART)
-		values.append(account_reference)
-	rows = db.sql(" union all ".join(parts), tuple(values)) if parts else ()
-	existing = next((tuple(row[1:5]) for row in rows if row[0] == "existing"), None)
-	route, row = _route(account_reference, rows)
-	return _LookUp(existing, route, row)
-
-
-def _route(account_reference: str, rows) -> tuple[Route, DriverRow | None]:
-	if not account_reference:
-		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given"), None
-	sunny_rows = [row[2:] for row in rows if row[0] == "driver"]
-	if sunny_rows:
-		driver = driver_row(sunny_rows[0])
-		if driver.status != "Active":
-			reason = f"driver {driver.name} is {driver.status or 'not active'}"
-			return Route(SUSPENSE_ROUTE, driver=driver.name, reason=reason), None
-		return Route(REPAYMENT, driver=driver.name), driver
-	vehicle_rows = [row[1:] for row in rows if row[0] == "vehicle"]
-	if not vehicle_rows:
-		return Route(SUSPENSE_ROUTE, reason="unknown account number"), None
-	tuktuk = vehicle_rows[0][0]
-	drivers = {row[1]: row[1:] for row in vehicle_rows if row[1]}
-	if not drivers:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver"), None
-	if len(drivers) > 1:
-		return Route(
-			SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers"
-		), None
-	((name, driver_values),) = drivers.items()
-	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(driver_values)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -231,13 +126,109 @@ def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutco
 		differences.append("account number")
 	if differences:
 		return C2BOutcome(
-			CONFLICT,
+			LogStatus.CONFLICT,
 			trans_id=callback.TransID,
 			transaction=name,
 			driver=driver,
 			reason=f"TransID already recorded with a different {' and '.join(differences)}; not applied",
 		)
-	return C2BOutcome(DUPLICATE, trans_id=callback.TransID, transaction=name, driver=driver)
+	return C2BOutcome(LogStatus.DUPLICATE, trans_id=callback.TransID, transaction=name, driver=driver)
+
+
+@dataclass(frozen=True)
+class Prepared:
+	"""A confirmation parsed, checked, routed and planned, before anything is written or locked.
+
+	``outcome`` is final when there is nothing to write (Invalid, Duplicate, Conflict); otherwise
+	it is the expected one (Processed or Unallocated) and :func:`apply_confirmation` returns the
+	actual one (the locked driver row decides; a concurrent redelivery makes it a Duplicate).
+	"""
+
+	outcome: C2BOutcome
+	callback: models.C2BCallback | None = None
+	looked_up: LookUp | None = None
+	plan: _Plan | None = None
+
+	@property
+	def writes(self) -> bool:
+		"""True if applying it writes a payment (the outcome is only expected)."""
+		return self.plan is not None
+
+
+def prepare_confirmation(db: Database, body: bytes | str | dict, *, settings: LedgerSettings) -> Prepared:
+	"""Parse, look up, route and plan one C2B confirmation body (Daraja shape); no writes, no locks.
+
+	One read at most (the redelivery check, the route and the routed driver's row in one query).
+	Malformed bodies, another paybill's BusinessShortCode, redeliveries and conflicts come back as
+	final outcomes, not exceptions.
+	"""
+	try:
+		callback = models.parse_c2b(body)
+	except models.InvalidCallback as exc:
+		return Prepared(C2BOutcome(LogStatus.INVALID, trans_id=models.trans_id_of(body), reason=exc.reason))
+	if settings.mpesa_paybill and callback.BusinessShortCode != settings.mpesa_paybill:
+		return Prepared(
+			C2BOutcome(
+				LogStatus.INVALID,
+				trans_id=callback.TransID,
+				reason="BusinessShortCode is not the configured paybill",
+			)
+		)
+	looked_up = look_up(db, callback.account_reference, callback.TransID)
+	if looked_up.existing:
+		return Prepared(_existing_outcome(callback, looked_up.existing))
+	plan = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
+	return Prepared(plan.outcome(callback.TransID), callback, looked_up, plan)
+
+
+def apply_confirmation(
+	db: Database,
+	prepared: Prepared,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	callback_log: str | None = None,
+	user: str = "Administrator",
+	on_step: Callable[[str], None] | None = None,
+	savepoint: bool = True,
+) -> C2BOutcome:
+	"""Write a prepared confirmation (see :func:`_apply`); its final outcome. Never commits.
+
+	now: the clock (naive, site time zone): creation time and ``posting_datetime``.
+	callback_log: the TukTuk Callback Log name the body was stored under, linked from the
+	transaction. on_step: test hook, called after each write with the step's name.
+	savepoint: False skips this call's savepoint (one round trip) for a caller whose whole
+	transaction is this unit of work and which rolls it all back on any error (the callback log's
+	:func:`~tuktuk_management.ledger.callback_log.process_logged_confirmation`); an error then
+	leaves the partial writes to that rollback.
+
+	Database errors propagate after rolling back to this call's savepoint (deadlocks are retried
+	by the caller, see :func:`tuktuk_management.ledger.database.run_with_retry`).
+	"""
+	if not prepared.writes:
+		return prepared.outcome
+	if savepoint:
+		db.savepoint(SAVEPOINT)
+	try:
+		_insert_transaction(db, prepared, settings=settings, now=now, callback_log=callback_log, user=user)
+	except Exception as exc:
+		if savepoint:
+			db.rollback(save_point=SAVEPOINT)
+		# A concurrent delivery of the same TransID committed first. The failed INSERT was the
+		# first write and MariaDB undid just that statement, so nothing of this payment is left
+		# even without the savepoint.
+		existing = _compare_existing(db, prepared.callback, locking=True) if is_duplicate_entry(exc) else None
+		if existing:
+			return existing
+		raise
+	# The savepoint is not released: that would be one more round trip while the driver row is
+	# locked. MariaDB drops it at commit or rollback, and setting it again replaces it.
+	try:
+		return _post_payment(db, prepared, settings=settings, now=now, user=user, on_step=on_step)
+	except Exception:
+		if savepoint:
+			db.rollback(save_point=SAVEPOINT)
+		raise
 
 
 def process_confirmation(
@@ -249,81 +240,16 @@ def process_confirmation(
 	callback_log: str | None = None,
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
-	on_planned: Callable[[C2BOutcome], None] | None = None,
-	savepoint: bool = True,
 ) -> C2BOutcome:
-	"""Apply one C2B confirmation body (Daraja shape) to the books, idempotently on ``TransID``.
+	"""Apply one C2B confirmation body to the books, idempotently on ``TransID``: prepare, apply.
 
-	settings: from :func:`tuktuk_management.ledger.settings.load_settings`.
-	now: the clock (naive, site time zone): creation time and ``posting_datetime``.
-	callback_log: the TukTuk Callback Log name the body was stored under, linked from the
-	transaction. on_step: test hook, called after each write with the step's name.
-	on_planned: called with the expected outcome (Processed or Unallocated, from an unlocked
-	read) before anything is written or locked, outside this call's savepoint; the outcome
-	returned can still differ (the locked row decides; a concurrent redelivery makes it a
-	Duplicate). The callback log uses it to mark itself before the driver's lock is taken.
-
-	savepoint: False skips this call's savepoint (one round trip) for a caller whose whole
-	transaction is this unit of work and which rolls it all back on any error (the callback log's
-	:func:`~tuktuk_management.ledger.callback_log.process_logged_confirmation`); an error then
-	leaves the partial writes to that rollback.
-
-	Returns a :class:`C2BOutcome`; malformed bodies, another paybill's BusinessShortCode,
-	redeliveries and conflicts are outcomes, not exceptions. Database errors propagate after
-	rolling back to this call's savepoint (deadlocks are retried by the caller, see
-	:func:`tuktuk_management.ledger.database.run_with_retry`).
+	For callers without a callback log (allocation, tests, benchmarks); the arguments are those of
+	:func:`apply_confirmation`. Returns a :class:`C2BOutcome`.
 	"""
-	try:
-		callback = models.parse_c2b(body)
-	except models.InvalidCallback as exc:
-		return C2BOutcome(INVALID, trans_id=models.trans_id_of(body), reason=exc.reason)
-	if settings.mpesa_paybill and callback.BusinessShortCode != settings.mpesa_paybill:
-		return C2BOutcome(
-			INVALID, trans_id=callback.TransID, reason="BusinessShortCode is not the configured paybill"
-		)
-
-	looked_up = _look_up(db, callback.account_reference, callback.TransID)
-	if looked_up.existing:
-		return _existing_outcome(callback, looked_up.existing)
-	planned = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
-	if on_planned:
-		on_planned(planned.outcome(callback.TransID))
-
-	if savepoint:
-		db.savepoint(SAVEPOINT)
-	try:
-		outcome = _apply(
-			db,
-			callback,
-			looked_up,
-			planned,
-			settings=settings,
-			now=now,
-			callback_log=callback_log,
-			user=user,
-			on_step=on_step,
-		)
-	except _Redelivered:
-		# A concurrent delivery of the same TransID committed first. The failed INSERT was the
-		# first write of _apply and MariaDB undid just that statement, so nothing of this payment
-		# is left even without the savepoint.
-		if savepoint:
-			db.rollback(save_point=SAVEPOINT)
-		existing = _compare_existing(db, callback, locking=True)
-		if existing:
-			return existing
-		raise
-	except Exception:
-		if savepoint:
-			db.rollback(save_point=SAVEPOINT)
-		raise
-	# The savepoint is not released: that would be one more round trip while the driver row is
-	# locked. MariaDB drops it at commit or rollback, and setting it again replaces it.
-	return outcome
-
-
-class _Redelivered(Exception):
-	"""The TukTuk Transaction insert hit the TransID's unique key (raised from that error)."""
+	prepared = prepare_confirmation(db, body, settings=settings)
+	return apply_confirmation(
+		db, prepared, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step
+	)
 
 
 @dataclass(frozen=True)
@@ -338,7 +264,7 @@ class _Plan:
 
 	@property
 	def driver(self) -> str | None:
-		return self.route.driver if self.status == PROCESSED else None
+		return self.route.driver if self.status == LogStatus.PROCESSED else None
 
 	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
 		return C2BOutcome(
@@ -348,7 +274,7 @@ class _Plan:
 			driver=self.driver,
 			split=self.split,
 			payout=payout,
-			reason=self.route.reason if self.status == UNALLOCATED else "",
+			reason=self.route.reason if self.status == LogStatus.UNALLOCATED else "",
 		)
 
 	def transaction_fields(self) -> tuple:
@@ -357,12 +283,12 @@ class _Plan:
 		split = self.split
 		return (
 			self.route.kind,
-			"Completed" if self.status == PROCESSED else "Unallocated",
+			PaymentStatus.COMPLETED if self.status == LogStatus.PROCESSED else PaymentStatus.UNALLOCATED,
 			self.driver,
 			split.target_contribution_kes if split else 0,
 			split.driver_share_kes if split else 0,
 			split.deposit_contribution_kes if split else 0,
-			self.route.reason if self.status == UNALLOCATED else None,
+			self.route.reason if self.status == LogStatus.UNALLOCATED else None,
 		)
 
 
@@ -383,66 +309,75 @@ def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: Ledger
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
 	if route.kind == SUSPENSE_ROUTE or row is None:
-		return _Plan(route, UNALLOCATED, None, 0, 0)
+		return _Plan(route, LogStatus.UNALLOCATED, None, 0, 0)
 	target_kes = effective_target_kes(
 		row.daily_target_kes, settings.global_daily_target_kes, row.target_rollover_kes
 	)
 	split = split_for(route.kind, row, amount_kes, target_kes, settings)
 	# With instant payouts off the share stays in payable (payout_pending) for a later payout.
 	payout_kes = split.driver_share_kes if settings.instant_payouts_enabled else 0
-	return _Plan(route, PROCESSED, split, target_kes, payout_kes)
+	return _Plan(route, LogStatus.PROCESSED, split, target_kes, payout_kes)
 
 
-def _apply(
+def _insert_transaction(
 	db: Database,
-	callback: models.C2BCallback,
-	looked_up: _LookUp,
-	planned: _Plan,
+	prepared: Prepared,
 	*,
 	settings: LedgerSettings,
 	now: datetime,
 	callback_log: str | None,
 	user: str,
+) -> None:
+	"""Insert the planned TukTuk Transaction: the payment's first write, before the driver's lock.
+
+	Its unique TransID makes a concurrent redelivery wait here (or fail with a duplicate key),
+	not on the driver row.
+	"""
+	callback, planned = prepared.callback, prepared.plan
+	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
+	db.sql(
+		_INSERT_TRANSACTION,
+		(
+			*standard_values(callback.TransID, now, user),
+			callback.TransID,
+			kind,
+			payment_status,
+			callback.trans_time_in(settings.site_timezone),
+			callback.BillRefNumber[:140],
+			prepared.looked_up.route.tuktuk,
+			driver,
+			callback.BusinessShortCode,
+			callback.amount_kes,
+			target_kes,
+			share_kes,
+			deposit_kes,
+			callback_log,
+			reason,
+		),
+	)
+
+
+def _post_payment(
+	db: Database,
+	prepared: Prepared,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str,
 	on_step: Callable[[str], None] | None,
 ) -> C2BOutcome:
-	"""Write one payment in two phases, so the driver row is locked for as short a time as possible.
+	"""The rest of a payment once its transaction is inserted, the driver row locked briefly.
 
-	Before the lock (``planned`` comes from the route and the driver's row read with it, no
-	lock): insert the TukTuk Transaction (its unique TransID makes a concurrent redelivery wait
-	here, not on the driver) and the payout. Under the lock: plan again from the locked row; in
-	the rare case the plan changed (another payment crossed the target, the driver was
-	deactivated or moved) correct those two rows; then post the voucher and move the caches.
-	The commit (the caller's) ends the lock.
+	Before the lock (the plan comes from the route and the driver's row read with it, no lock):
+	insert the payout. Under the lock: plan again from the locked row; in the rare case the plan
+	changed (another payment crossed the target, the driver was deactivated or moved) correct the
+	transaction and the payout; then post the voucher and move the caches. The commit (the
+	caller's) ends the lock.
 	"""
 	step = on_step or (lambda _name: None)
-	amount_kes = callback.amount_kes
-	trans_id = callback.TransID
-	route = looked_up.route
-	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
-	values = (
-		*standard_values(trans_id, now, user),
-		trans_id,
-		kind,
-		payment_status,
-		callback.trans_time_in(settings.site_timezone),
-		callback.BillRefNumber[:140],
-		route.tuktuk,
-		driver,
-		callback.BusinessShortCode,
-		amount_kes,
-		target_kes,
-		share_kes,
-		deposit_kes,
-		callback_log,
-		reason,
-	)
-	try:
-		db.sql(_INSERT_TRANSACTION, values)
-	except Exception as exc:
-		if is_duplicate_entry(exc):
-			raise _Redelivered from exc
-		raise
 	step("transaction_inserted")
+	callback, planned, route = prepared.callback, prepared.plan, prepared.looked_up.route
+	amount_kes, trans_id = callback.amount_kes, callback.TransID
 	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
 	if payout:
 		step("payout_queued")
@@ -520,55 +455,3 @@ def _correct(
 		step("payout_queued")
 		return payout
 	return None
-
-
-def split_for(kind: str, row: DriverRow, amount_kes: int, target_kes: int, settings: LedgerSettings) -> Split:
-	"""The split of ``amount_kes`` for a locked driver ``row``: a Payment or a Repayment (DESIGN §3).
-
-	target_kes: the driver's effective target T. Shared by confirmations and by the allocation of
-	unallocated payments (:mod:`tuktuk_management.ledger.allocation`), so both split alike.
-	"""
-	if kind == PAYMENT:
-		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
-		return split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
-	assert kind == REPAYMENT, kind
-	return split_repayment(amount_kes, target_kes, row.current_balance_kes)
-
-
-def split_credit_lines(split: Split, driver: str) -> list[PostingLine]:
-	"""The credit side of a split payment: target, payable and deposit lines (zero parts skipped)."""
-	lines = []
-	if split.target_contribution_kes:
-		lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
-	if split.driver_share_kes:
-		lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
-	if split.deposit_contribution_kes:
-		lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
-	return lines
-
-
-def queue_payout(
-	db: Database, *, driver: str, amount_kes: int, transaction: str | None, now: datetime, user: str
-) -> str:
-	"""Insert a Queued TukTuk Payout of ``amount_kes`` (whole KES > 0) for ``driver``; its name.
-
-	transaction: the TukTuk Transaction it pays the share of (None for a deposit refund). The
-	``OriginatorConversationID`` is ``TTK-<payout name>``, the idempotency key at Daraja.
-	"""
-	assert amount_kes > 0, amount_kes
-	payout = new_name()
-	queued_at = sql_datetime(now)
-	db.sql(
-		_INSERT_PAYOUT,
-		(
-			*standard_values(payout, queued_at, user),
-			driver,
-			amount_kes,
-			"Queued",
-			transaction,
-			f"TTK-{payout}",
-			queued_at,
-			0,
-		),
-	)
-	return payout

@@ -24,10 +24,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE, day_end, due_business_date
+from tuktuk_management.ledger import doctypes, reconcile
+from tuktuk_management.ledger.callback_log import ATTEMPTS_MAX as CALLBACK_ATTEMPTS_MAX
+from tuktuk_management.ledger.close import day_end, due_business_date
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import CallbackEndpoint, LogStatus, PayoutStatus
 
 OK = "ok"
 WARNING = "warning"
@@ -42,12 +45,9 @@ QUEUED_PAYOUT_WARNING = timedelta(minutes=15)  # three runs of the 5-minute payo
 IN_FLIGHT_PAYOUT_WARNING = timedelta(hours=1)  # as the stuck-payout alert
 CLOSE_DATES_SHOWN = 7
 
-SCHEDULED_RECONCILIATION = "Scheduled Job"  # TukTuk Reconciliation Run.triggered_by of the daily run
-RECONCILIATION_ERROR = "Error"
-RECONCILIATION_DRIFT = ("Drift Found", "Fixed")
-CALLBACK_WAITING = ("Received", "Failed")
-CALLBACK_ATTEMPTS_MAX = 5  # callback_log.ATTEMPTS_MAX: Failed with this many attempts waits for a human
-PAYOUT_WAITING = ("Queued", "Sent", "Unknown")
+SCHEDULED_RECONCILIATION = reconcile.SCHEDULED_TRIGGER
+RECONCILIATION_DRIFT = (reconcile.DRIFT_FOUND, reconcile.FIXED)
+PAYOUT_WAITING = (PayoutStatus.QUEUED, *PayoutStatus.IN_FLIGHT)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def drivers_not_closed(db: Database, business_date: date) -> int:
 	"""Active drivers created before D+1 00:00 whose last close is before D (the close's own
 	rule, ``close.drivers_due``), counted."""
 	rows = db.sql(
-		"""select count(*) from `tabTukTuk Driver`
+		f"""select count(*) from `tab{doctypes.DRIVER}`
 		where status = 'Active' and (last_close_date is null or last_close_date < %s) and creation < %s""",
 		(business_date, day_end(business_date)),
 	)
@@ -107,7 +107,7 @@ def recent_closes(db: Database, today: date, days: int = CLOSE_DATES_SHOWN) -> l
 	"targets_met", "first_closed_at", "last_closed_at"}``, newest first."""
 	rows = db.sql(
 		f"""select business_date, count(*), sum(target_met), min(closed_at), max(closed_at)
-		from `tab{DAILY_CLOSE_DOCTYPE}` where business_date >= %s
+		from `tab{doctypes.DAILY_CLOSE}` where business_date >= %s
 		group by business_date order by business_date desc limit %s""",
 		(today - timedelta(days=days + 1), days),
 	)
@@ -185,7 +185,7 @@ def last_runs(db: Database) -> tuple[dict | None, dict | None]:
 		rows = db.sql(
 			f"""select name, status, triggered_by, started_at, finished_at, drivers_checked,
 				total_discrepancy_kes, invariant_breaches
-			from `tabTukTuk Reconciliation Run` {where} order by started_at desc, name desc limit 1""",
+			from `tab{doctypes.RECONCILIATION_RUN}` {where} order by started_at desc, name desc limit 1""",
 			values,
 		)
 		if not rows:
@@ -218,7 +218,7 @@ def check_reconciliation(
 	must_have_started = reconciliation_due_at(now - grace, settings.reconciliation_time)
 	last, last_scheduled = last_runs(db)
 	started = db.sql(
-		"""select count(*) from `tabTukTuk Reconciliation Run`
+		f"""select count(*) from `tab{doctypes.RECONCILIATION_RUN}`
 		where triggered_by = %s and started_at >= %s""",
 		(SCHEDULED_RECONCILIATION, must_have_started),
 	)[0][0]
@@ -239,7 +239,7 @@ def check_reconciliation(
 			f"Reconciliation due at {iso(must_have_started)} has not run ({minutes(late)} min late).",
 			details,
 		)
-	if last_scheduled and last_scheduled["status"] == RECONCILIATION_ERROR:
+	if last_scheduled and last_scheduled["status"] == reconcile.ERROR:
 		return Check(
 			"reconciliation",
 			CRITICAL,
@@ -276,10 +276,10 @@ def check_callbacks(
 	age; Failed ones out of attempts wait for a manager. Warning when the oldest waiting one is
 	older than ``wait``, when some are out of attempts, or while processing is paused."""
 	rows = db.sql(
-		"""select endpoint, status, attempts >= %s, count(*), min(received_at)
-		from `tabTukTuk Callback Log` where endpoint <> 'C2B Validation' and status in %s
+		f"""select endpoint, status, attempts >= %s, count(*), min(received_at)
+		from `tab{doctypes.CALLBACK_LOG}` where endpoint <> %s and status in %s
 		group by endpoint, status, attempts >= %s""",
-		(CALLBACK_ATTEMPTS_MAX, CALLBACK_WAITING, CALLBACK_ATTEMPTS_MAX),
+		(CALLBACK_ATTEMPTS_MAX, CallbackEndpoint.C2B_VALIDATION, LogStatus.WAITING, CALLBACK_ATTEMPTS_MAX),
 	)
 	waiting = sum(int(count) for _e, _s, exhausted, count, _o in rows if not exhausted)
 	given_up = sum(int(count) for _e, _s, exhausted, count, _o in rows if exhausted)
@@ -314,11 +314,11 @@ def check_payouts(db: Database, now: datetime) -> Check:
 	Sent since ``sent_at``, Unknown since the last attempt). Warning when a Queued payout is older
 	than QUEUED_PAYOUT_WARNING or a Sent/Unknown one than IN_FLIGHT_PAYOUT_WARNING."""
 	rows = db.sql(
-		"""select status, count(*), min(case status when 'Queued' then queued_at
-			when 'Sent' then coalesce(sent_at, last_attempt_at, queued_at)
+		f"""select status, count(*), min(case status when %s then queued_at
+			when %s then coalesce(sent_at, last_attempt_at, queued_at)
 			else coalesce(last_attempt_at, queued_at) end)
-		from `tabTukTuk Payout` where status in %s group by status""",
-		(PAYOUT_WAITING,),
+		from `tab{doctypes.PAYOUT}` where status in %s group by status""",
+		(PayoutStatus.QUEUED, PayoutStatus.SENT, PAYOUT_WAITING),
 	)
 	by_status = {
 		status: {"count": 0, "oldest_since": None, "oldest_age_minutes": 0} for status in PAYOUT_WAITING
@@ -330,11 +330,8 @@ def check_payouts(db: Database, now: datetime) -> Check:
 			"oldest_age_minutes": minutes(now - oldest) if oldest else 0,
 		}
 	problems = []
-	for status, limit in (
-		("Queued", QUEUED_PAYOUT_WARNING),
-		("Sent", IN_FLIGHT_PAYOUT_WARNING),
-		("Unknown", IN_FLIGHT_PAYOUT_WARNING),
-	):
+	for status in PAYOUT_WAITING:
+		limit = QUEUED_PAYOUT_WARNING if status == PayoutStatus.QUEUED else IN_FLIGHT_PAYOUT_WARNING
 		entry = by_status[status]
 		if entry["count"] and entry["oldest_age_minutes"] * 60 > limit.total_seconds():
 			problems.append(f"{entry['count']} {status}, oldest {entry['oldest_age_minutes']} min")

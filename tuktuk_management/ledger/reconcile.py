@@ -14,25 +14,25 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.drivers import refresh_left_to_target
+from tuktuk_management.ledger.drivers import lock_drivers, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.payouts import payout_ledger_mismatches
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import lock_drivers, new_name
 
 REPORT_ROWS_MAX = 1_000
 FIX_DRIVERS_MAX = 1_000  # drivers fixed per run (one transaction); a later run fixes the rest
-RUN_DOCTYPE = "TukTuk Reconciliation Run"
-DISCREPANCY_DOCTYPE = "TukTuk Reconciliation Discrepancy"
+RUN_DOCTYPE = doctypes.RECONCILIATION_RUN
+DISCREPANCY_DOCTYPE = doctypes.RECONCILIATION_DISCREPANCY
 # Voucher types whose document must exist for their postings (DESIGN §6 "no posting without its
 # document"): ``accounts.VOUCHER_DOCTYPES``, where each flow adds its voucher DocType.
 VOUCHER_DOCTYPES = accounts.VOUCHER_DOCTYPES
 
 CLEAN, DRIFT_FOUND, FIXED, ERROR = "Clean", "Drift Found", "Fixed", "Error"
 EXIT_CODE = {CLEAN: 0, DRIFT_FOUND: 1, FIXED: 1, ERROR: 2}
+SCHEDULED_TRIGGER = "Scheduled Job"  # triggered_by of the daily scheduled run
 CACHE_FIELDS = ("current_balance", "current_deposit_balance", "payout_pending")
 
 

@@ -101,14 +101,14 @@ class TestB2CEndpoints(FrappeTestCase):
 		"""A C2B payment through the real confirmation webhook; the payout it queued (Sent)."""
 		from tuktuk_management.api import c2b
 
-		with patch.object(payouts.frappe, "enqueue") as enqueue:
+		with patch.object(tasks.frappe, "enqueue") as enqueue:
 			body = c2b_payload(self.vehicle.mpesa_account, amount)
 			self.assertEqual(call_webhook(c2b.confirmation, body, token=TOKEN).status_code, 200)
 		payout = frappe.db.get_value("TukTuk Payout", {"transaction": body["TransID"]}, "name")
 		# The webhook asked for the payout to be sent by a job after its commit, never inline.
 		enqueue.assert_called_once()
 		kwargs = enqueue.call_args.kwargs
-		self.assertEqual(enqueue.call_args.args, ("tuktuk_management.api.payouts.send_payout",))
+		self.assertEqual(enqueue.call_args.args, ("tuktuk_management.tasks.send_payout_job",))
 		self.assertTrue(kwargs["enqueue_after_commit"])
 		self.assertEqual((kwargs["payout"], kwargs["job_id"]), (payout, f"tuktuk_payout_{payout}"))
 		# What the job records when Daraja accepts the request.
@@ -218,7 +218,7 @@ class TestB2CEndpoints(FrappeTestCase):
 
 		frappe.db.set_single_value(SETTINGS, "instant_payouts_enabled", 0)
 		frappe.db.commit()
-		with patch.object(payouts.frappe, "enqueue") as enqueue:
+		with patch.object(tasks.frappe, "enqueue") as enqueue:
 			body = c2b_payload(self.vehicle.mpesa_account, "100.00")
 			call_webhook(c2b.confirmation, body, token=TOKEN)
 		enqueue.assert_not_called()
@@ -230,7 +230,7 @@ class TestB2CEndpoints(FrappeTestCase):
 		frappe.db.sql("update `tabTukTuk Payout` set status = 'Failed' where name = %s", payout)
 		with (
 			patch.object(payouts, "daraja_client", return_value=object()),
-			patch.object(payouts.frappe, "enqueue") as enqueue,
+			patch.object(tasks.frappe, "enqueue") as enqueue,
 		):
 			reply = payouts.retry_payout(payout)
 		self.assertEqual(reply, {"payout": payout, "status": "Failed", "action": "retry"})

@@ -14,7 +14,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from tuktuk_management import tasks
+from tuktuk_management import stored_callbacks, tasks
 from tuktuk_management.api import c2b
 from tuktuk_management.api.tuktuk import mpesa_confirmation
 from tuktuk_management.daraja import models
@@ -260,7 +260,7 @@ class TestC2BEndpoints(FrappeTestCase):
 		self.assertEqual(driver_balances(self.driver.name).current_balance, 100)
 		alerts = frappe.get_all(
 			"Error Log",
-			filters={"method": c2b.CONFLICT_TITLE, "creation": (">=", self.started_at)},
+			filters={"method": stored_callbacks.C2B_CONFLICT_TITLE, "creation": (">=", self.started_at)},
 			pluck="error",
 		)
 		self.assertEqual(len(alerts), 1)
@@ -269,7 +269,9 @@ class TestC2BEndpoints(FrappeTestCase):
 
 	def test_unexpected_error_marks_failed_acks_and_job_retries(self):
 		body = c2b_payload(self.vehicle.mpesa_account, "100")
-		with patch.object(c2b, "process_logged_confirmation", side_effect=RuntimeError("disk on fire")):
+		with patch.object(
+			stored_callbacks, "process_logged_confirmation", side_effect=RuntimeError("disk on fire")
+		):
 			response = self.confirm(body)
 		self.assertAck(response)
 		self.assertNotIn(b"disk on fire", response.get_data())
@@ -278,7 +280,8 @@ class TestC2BEndpoints(FrappeTestCase):
 		self.assertIn("RuntimeError: disk on fire", log.error)
 		self.assertTrue(
 			frappe.db.exists(
-				"Error Log", {"method": c2b.PROCESSING_FAILED_TITLE, "creation": (">=", self.started_at)}
+				"Error Log",
+				{"method": stored_callbacks.C2B_FAILED_TITLE, "creation": (">=", self.started_at)},
 			)
 		)
 		self.assertFalse(self.transactions(body["TransID"]))
@@ -294,10 +297,11 @@ class TestC2BEndpoints(FrappeTestCase):
 		body = c2b_payload(self.vehicle.mpesa_account, "100")
 		self.assertAck(self.confirm(body))
 		log = callback_log(trans_id=body["TransID"])
-		status = c2b.apply_stored_confirmation(
+		logged = stored_callbacks.apply_confirmation_log(
 			log.name, log.raw_body, settings=load_settings(frappe.db), now=now_datetime()
 		)
-		self.assertEqual(status, ("Processed", body["TransID"]))
+		self.assertEqual((logged.status, logged.outcome.transaction), ("Processed", body["TransID"]))
+		self.assertTrue(logged.outcome.already_handled)
 		again = callback_log(log.name)
 		self.assertEqual((again.status, again.attempts), ("Processed", log.attempts))
 		self.assertEqual(driver_balances(self.driver.name).current_balance, 50)

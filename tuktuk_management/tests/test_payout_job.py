@@ -1,5 +1,5 @@
 """The payout job end to end in a bench, against a local Daraja stand-in (the only stand-in the
-project allows): C2B webhook → ``send_payout`` job → Daraja accepts → result webhook → Paid.
+project allows): C2B webhook → ``send_payout_job`` → Daraja accepts → result webhook → Paid.
 
 The stand-in is a small threaded HTTP server speaking Daraja's documented shapes (OAuth token,
 B2C v3 acceptance, duplicate ``500.002.1001`` for a reused OriginatorConversationID); the
@@ -18,7 +18,8 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from tuktuk_management.api import b2c, c2b, payouts
+from tuktuk_management import tasks
+from tuktuk_management.api import b2c, c2b
 from tuktuk_management.daraja import b2c as daraja_b2c
 from tuktuk_management.daraja.client import clear_token_cache
 from tuktuk_management.ledger.reconcile import check_books
@@ -140,12 +141,12 @@ class TestPayoutJob(FrappeTestCase):
 		delete_test_rows(self.started_at, [self.driver.name], [self.vehicle.name])
 
 	def test_webhook_job_result_pays_once(self):
-		with patch.object(payouts.frappe, "enqueue") as enqueue:
+		with patch.object(tasks.frappe, "enqueue") as enqueue:
 			body = c2b_payload(self.vehicle.mpesa_account, "100.00")
 			self.assertEqual(call_webhook(c2b.confirmation, body, token=TOKEN).status_code, 200)
 		job = enqueue.call_args.kwargs
 		# What the RQ worker runs after the webhook's commit.
-		reply = payouts.send_payout(job["payout"], mode=job["mode"], manual=job["manual"])
+		reply = tasks.send_payout_job(job["payout"], mode=job["mode"], manual=job["manual"])
 		self.assertEqual(reply["status"], "Sent")
 		sent = StandIn.requests[-1]
 		self.assertEqual(
@@ -154,7 +155,7 @@ class TestPayoutJob(FrappeTestCase):
 		self.assertIn(f"tuktuk_management.api.b2c.result?token={TOKEN}", sent["ResultURL"])
 		self.assertIn(f"tuktuk_management.api.b2c.timeout?token={TOKEN}", sent["QueueTimeOutURL"])
 		# The job runs again (a redelivered job): nothing is sent twice.
-		self.assertEqual(payouts.send_payout(job["payout"])["status"], "Sent")
+		self.assertEqual(tasks.send_payout_job(job["payout"])["status"], "Sent")
 		self.assertEqual(
 			sum(1 for r in StandIn.requests if r["OriginatorConversationID"] == f"TTK-{job['payout']}"), 1
 		)
@@ -174,7 +175,7 @@ class TestPayoutJob(FrappeTestCase):
 		self.assertTrue(report.clean, report.as_dict())
 
 	def test_lost_reply_is_resolved_by_the_duplicate_check(self):
-		with patch.object(payouts.frappe, "enqueue") as enqueue:
+		with patch.object(tasks.frappe, "enqueue") as enqueue:
 			call_webhook(c2b.confirmation, c2b_payload(self.vehicle.mpesa_account, "100.00"), token=TOKEN)
 		payout = enqueue.call_args.kwargs["payout"]
 		# Daraja queued the request but the worker died before saving the reply: row claimed (Unknown).
@@ -184,7 +185,7 @@ class TestPayoutJob(FrappeTestCase):
 			(frappe.utils.add_to_date(now_datetime(), minutes=-30), payout),
 		)
 		frappe.db.commit()
-		reply = payouts.send_payout(payout, mode="resolve", manual=True)
+		reply = tasks.send_payout_job(payout, mode="resolve", manual=True)
 		self.assertEqual(reply["status"], "Sent")  # the same id again: Daraja said duplicate = accepted
 		ids = [
 			r["OriginatorConversationID"]

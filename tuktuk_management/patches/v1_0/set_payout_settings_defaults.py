@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import frappe
 
-SETTINGS_DOCTYPE = "TukTuk Settings"
+from tuktuk_management.ledger import doctypes
+
+SETTINGS_DOCTYPE = doctypes.SETTINGS
 DEFAULTS = {
 	"instant_payouts_enabled": 1,
 	"payout_max_attempts": 5,

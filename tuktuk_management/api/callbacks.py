@@ -1,0 +1,101 @@
+"""What the Daraja callback endpoints share: the caller checks, the refusal, the JSON reply.
+
+Every endpoint (``api.c2b.validation``/``confirmation``, ``api.b2c.result``/``timeout``) starts
+with :func:`accept_call`: it reads the request, compares the ``token`` query parameter with TukTuk
+Settings' ``callback_token`` in constant time and checks the optional IP allowlist (settings and
+token read once per change of the settings, ``settings_cache``). A refused
+call is stored as Rejected (truncated, committed) and answered 403 with the endpoint's refusal
+body; nothing else happens. Replies carry ``ResultCode`` at the top level of the JSON body (a
+werkzeug Response, not Frappe's ``{"message": ...}``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import frappe
+from frappe.utils import now_datetime
+from werkzeug.wrappers import Response
+
+from tuktuk_management.daraja import models
+from tuktuk_management.ledger.callback_log import store_callback
+from tuktuk_management.ledger.settings import LedgerSettings, ip_allowed
+from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.settings_cache import (
+	cached_settings,
+	callback_token_configured,
+	callback_token_matches,
+)
+
+HTTP_OK = 200
+HTTP_FORBIDDEN = 403
+
+
+@dataclass(frozen=True)
+class Call:
+	"""One callback request: its body, the caller's IP, the settings, and the 403 reply if the
+	caller was refused (then the call is already stored as Rejected)."""
+
+	raw_body: bytes
+	source_ip: str
+	settings: LedgerSettings
+	refused: Response | None = None
+
+
+def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call:
+	"""Read the request and check its caller; a refused call is stored Rejected and committed.
+
+	endpoint: the TukTuk Callback Log endpoint. token: the whitelisted method's ``token``
+	argument. forbidden_reply: the body of the 403 reply.
+	"""
+	raw_body = frappe.request.get_data(cache=True)
+	source_ip = frappe.local.request_ip or ""
+	settings = cached_settings()
+	refusal = refusal_of(supplied_token(token), source_ip, settings)
+	if not refusal:
+		return Call(raw_body, source_ip, settings)
+	store_callback(
+		frappe.db,
+		endpoint=endpoint,
+		raw_body=truncated(raw_body),
+		received_at=now_datetime(),
+		source_ip=source_ip,
+		status=LogStatus.REJECTED,
+		error=refusal,
+	)
+	frappe.db.commit()  # the refused call is on record; nothing else happens
+	return Call(raw_body, source_ip, settings, json_response(forbidden_reply, HTTP_FORBIDDEN))
+
+
+def supplied_token(token: str | None) -> str:
+	"""The ``token`` query parameter. Frappe drops query parameters from its form dict when the
+	body is JSON (as Daraja's is), so read the URL first; ``token`` is the form-dict fallback."""
+	return frappe.request.args.get("token") or token or ""
+
+
+def refusal_of(supplied: str, source_ip: str, settings: LedgerSettings) -> str:
+	"""Why the caller is refused ("" if allowed): token compared in constant time, then the IP."""
+	if not callback_token_configured():
+		return "no callback token is configured in TukTuk Settings"
+	if not callback_token_matches(supplied):
+		return "missing or wrong token"
+	try:
+		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
+	except ValueError:
+		return "Allowed Callback IPs in TukTuk Settings cannot be parsed"
+	if not allowed:
+		return "source IP is not in Allowed Callback IPs"
+	return ""
+
+
+def truncated(raw_body: bytes | str) -> bytes | str:
+	"""At most CALLBACK_BODY_BYTES_MAX bytes of a body, for storing calls that may be hostile."""
+	if isinstance(raw_body, str):
+		raw_body = raw_body.encode("utf-8")
+	return raw_body[: models.CALLBACK_BODY_BYTES_MAX]
+
+
+def json_response(body: dict, status: int = HTTP_OK) -> Response:
+	"""``body`` as the whole JSON reply (``ResultCode`` at the top level)."""
+	return Response(json.dumps(body), status=status, content_type="application/json")
