@@ -515,7 +515,7 @@ def test_runner_replay_close_replay_close_balances_to_the_shilling(db, db_url, d
 
 
 def test_corrections_after_a_missed_day_use_the_rolled_over_target(db, driver):
-	"""A target waiver after a close is measured against base + rollover (issue 5's credit notes)."""
+	"""A target waiver after a close is measured against base + rollover (credit notes)."""
 	from tuktuk_management.ledger import corrections
 	from tuktuk_management.ledger.postings import CorrectionRefused
 

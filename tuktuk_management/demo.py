@@ -74,7 +74,7 @@ def use_kenyan_shillings() -> bool:
 		).insert(ignore_permissions=True)
 	frappe.db.set_single_value("System Settings", "currency", KES)
 	frappe.db.set_default("currency", KES)
-	frappe.db.commit()
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- a bench execute helper: its own unit of work
 	frappe.clear_cache()
 	return True
 
@@ -88,7 +88,7 @@ def load_sample_day(as_today: bool | int | str = True) -> dict:
 	if not frappe.db.exists("TukTuk Vehicle", "TT001"):
 		documents = json.loads((SAMPLES / "fleet.json").read_text(encoding="utf-8"))
 		loaded = load_fixtures(frappe.db, documents, now=now_datetime())
-		frappe.db.commit()
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the fleet is kept before the replay commits per callback
 		frappe.clear_cache(doctype="TukTuk Settings")
 	today = datetime.now(ZoneInfo(DARAJA_TIMEZONE)).strftime("%Y%m%d")
 	lines = [

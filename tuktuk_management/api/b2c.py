@@ -17,8 +17,9 @@ marked Duplicate and changes nothing.
 
 from __future__ import annotations
 
-import frappe
 from werkzeug.wrappers import Response
+
+import frappe
 
 from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja.b2c import callback_ack

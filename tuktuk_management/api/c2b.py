@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
-from werkzeug.wrappers import Response
 
 from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja import models

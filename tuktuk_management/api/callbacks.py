@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
-from werkzeug.wrappers import Response
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger.callback_log import store_callback
@@ -64,7 +65,7 @@ def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call
 		status=LogStatus.REJECTED,
 		error=refusal,
 	)
-	frappe.db.commit()  # the refused call is on record; nothing else happens
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the refused call is on record; nothing else happens
 	return Call(raw_body, source_ip, settings, json_response(forbidden_reply, HTTP_FORBIDDEN))
 
 

@@ -1,4 +1,4 @@
-"""Allocation of unallocated payments and entry of missed payments, for managers (issue 5).
+"""Allocation of unallocated payments and entry of missed payments, for managers.
 
     POST /api/method/tuktuk_management.api.corrections.allocate_payment
          {"transaction": "<TransID>", "driver": "D000123"}   or   {"transaction": ..., "vehicle": "TT-7"}

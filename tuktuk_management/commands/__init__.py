@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from frappe.commands import get_site, pass_context
 
 

@@ -141,7 +141,9 @@ def _parse_line(raw: Any, number: int, settings: LedgerSettings) -> JournalLine:
 		raise InvalidJournal(f"Line {number} must be an object with account, debit or credit.")
 	unknown = set(raw) - {"account", "driver", "debit", "credit", "allow_overdraft", "remarks"}
 	if unknown:
-		raise InvalidJournal(f"Line {number} has unknown fields: {', '.join(sorted(map(str, unknown)))}.")
+		raise InvalidJournal(
+			f"Line {number} has unknown fields: {', '.join(sorted(str(field) for field in unknown))}."
+		)
 	account = str(raw.get("account") or "").strip().lower()
 	if account not in JOURNAL_ACCOUNTS:
 		raise InvalidJournal(f"Line {number}: account must be one of {', '.join(JOURNAL_ACCOUNTS)}.")

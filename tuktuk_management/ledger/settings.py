@@ -43,7 +43,7 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
-	# Daily close and reconciliation (issue 3): TukTuk Settings ``daily_close_time``,
+	# Daily close and reconciliation: TukTuk Settings ``daily_close_time``,
 	# ``miss_limit`` (days, 0 = no alert), ``deduct_shortfall_from_deposit``,
 	# ``reconciliation_time``, ``reconciliation_recipients`` (one email per line).
 	daily_close_time: time = DEFAULT_DAILY_CLOSE_TIME
@@ -53,7 +53,7 @@ class LedgerSettings:
 	reconciliation_recipients: str = ""
 	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
 	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
-	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
+	# B2C payouts: ``instant_payouts_enabled``, ``payout_max_attempts``,
 	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
 	instant_payouts_enabled: bool = True
 	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS

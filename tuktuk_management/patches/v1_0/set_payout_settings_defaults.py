@@ -20,7 +20,7 @@ DEFAULTS = {
 
 def execute():
 	stored = set(
-		frappe.db.sql_list(
+		frappe.db.sql_list(  # nosemgrep: frappe-using-db-sql -- which fields are stored at all, unset ones included
 			"select field from `tabSingles` where doctype = %s and field in %s and coalesce(value, '') != ''",
 			(SETTINGS_DOCTYPE, tuple(DEFAULTS)),
 		)
