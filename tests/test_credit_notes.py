@@ -365,3 +365,15 @@ def test_failure_at_each_cancel_step_leaves_the_credit_note_posted(db, fleet, no
 	originals = [line[:4] for line in lines if not line[4]]
 	reversals = [(account, party, credit, debit) for account, party, debit, credit, rev in lines if rev]
 	assert sorted(reversals) == sorted(originals)  # each line reversed exactly once
+
+
+def test_a_pre_ledger_transaction_cannot_be_reversed(db, fleet, now):
+	"""A transaction recorded by the app this one replaced has no postings to reverse."""
+	outcome = pay(db, "TT001", 400, now)
+	db.sql("update `tabTukTuk Transaction` set pre_ledger = 1 where name = %s", (outcome.transaction,))
+	db.commit()
+	before = snapshot(db)
+	with pytest.raises(CorrectionRefused, match="recorded by the app this one replaced"):
+		submit(db, note(corrections.PAYMENT_REVERSAL, 100, transaction=outcome.transaction), now)
+	db.rollback()
+	assert snapshot(db) == before

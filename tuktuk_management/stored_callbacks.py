@@ -49,7 +49,12 @@ class ConfirmationResult:
 
 
 def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
+	raw_body: bytes | str,
+	*,
+	source_ip: str,
+	settings: LedgerSettings | None = None,
+	commit: bool = True,
+	legacy_url: str | None = None,
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
@@ -64,6 +69,7 @@ def receive_confirmation(
 		raw_body,
 		source_ip,
 		lambda log, now: apply_confirmation_log(log, raw_body, settings=settings, now=now, commit=commit),
+		legacy_url,
 	)
 	return ConfirmationResult(logged.log, logged.status, _transaction(logged), models.confirmation_ack())
 
@@ -89,9 +95,14 @@ def apply_confirmation_log(
 
 
 def _receive(
-	endpoint: str, stored_body: bytes | str, source_ip: str, apply: Callable[[str, datetime], Logged]
+	endpoint: str,
+	stored_body: bytes | str,
+	source_ip: str,
+	apply: Callable[[str, datetime], Logged],
+	legacy_url: str | None = None,
 ) -> Logged:
-	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body."""
+	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body;
+	``legacy_url``: the original app's URL the call arrived at (recorded on the log)."""
 	now = now_datetime()
 	return receive_logged(
 		frappe.db,
@@ -100,6 +111,7 @@ def _receive(
 		received_at=now,
 		source_ip=source_ip,
 		apply=lambda log: apply(log, now),
+		legacy_url=legacy_url,
 	)
 
 
@@ -132,6 +144,7 @@ def receive_result(
 	endpoint: str,
 	source_ip: str,
 	settings: LedgerSettings,
+	legacy_url: str | None = None,
 ) -> Logged[payouts.PayoutOutcome]:
 	"""Store a B2C result/timeout body (``stored_body``, committed), apply ``raw_body`` under the
 	payout row lock, mark its log and commit."""
@@ -140,6 +153,7 @@ def receive_result(
 		stored_body,
 		source_ip,
 		lambda log, now: apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now),
+		legacy_url,
 	)
 
 

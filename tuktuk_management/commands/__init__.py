@@ -8,6 +8,8 @@ import click
 
 from frappe.commands import get_site, pass_context
 
+from tuktuk_management.commands.upgrade import tuktuk_register_urls, tuktuk_upgrade_check
+
 
 @click.command("tuktuk-reconcile")
 @click.option("--fix", is_flag=True, default=False, help="Set drifted cached balances to their ledger sums.")
@@ -80,7 +82,7 @@ def tuktuk_reconcile(context, fix: bool = False, driver: str | None = None):
 	sys.exit(code)
 
 
-commands = [tuktuk_reconcile]
+commands = [tuktuk_reconcile, tuktuk_upgrade_check, tuktuk_register_urls]
 
 
 @click.command("tuktuk-health")

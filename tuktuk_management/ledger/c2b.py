@@ -107,22 +107,29 @@ def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSe
 
 
 def _compare_existing(db: Database, callback: models.C2BCallback, *, locking: bool) -> C2BOutcome | None:
+	"""The recorded transaction with the callback's TransID, compared (None if there is none).
+
+	Run only after the insert hit the TransID's unique key, so it also looks at
+	``transaction_id``: transactions recorded before the ledger (by the app this one replaced)
+	have random names with the TransID in ``transaction_id``, which the look-up by name misses.
+	"""
 	rows = db.sql(
-		"select name, amount, bill_ref_number, driver from `tabTukTuk Transaction` where name = %s"
-		+ (" lock in share mode" if locking else ""),
-		(callback.TransID,),
+		"select name, amount, bill_ref_number, driver from `tabTukTuk Transaction` "
+		"where name = %s or transaction_id = %s" + (" lock in share mode" if locking else ""),
+		(callback.TransID, callback.TransID),
 	)
 	return _existing_outcome(callback, rows[0]) if rows else None
 
 
 def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutcome:
 	"""Duplicate if the recorded transaction ``(name, amount, bill_ref_number, driver)`` matches the
-	callback's amount and account, else Conflict (not applied)."""
+	callback's amount and account, else Conflict (not applied). A pre-ledger transaction has no
+	``bill_ref_number`` (None): only its amount is compared."""
 	name, amount, bill_ref_number, driver = existing
 	differences = []
 	if to_kes(amount) != callback.amount_kes:
 		differences.append("amount")
-	if (bill_ref_number or "").strip().upper() != callback.account_reference:
+	if bill_ref_number is not None and bill_ref_number.strip().upper() != callback.account_reference:
 		differences.append("account number")
 	if differences:
 		return C2BOutcome(

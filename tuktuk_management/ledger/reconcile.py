@@ -184,7 +184,8 @@ def check_vouchers(db: Database, report: ReconciliationReport) -> None:
 	else:
 		report.ledger_total_kes = sum(d for _, _, d in unbalanced)
 
-	transactions = db.sql("select count(*) from `tabTukTuk Transaction`")[0][0]
+	# Pre-ledger transactions (recorded by the app this one replaced) have no postings by design.
+	transactions = db.sql("select count(*) from `tabTukTuk Transaction` where pre_ledger = 0")[0][0]
 	transaction_vouchers = db.sql(
 		"select count(distinct voucher_no) from `tabTukTuk Ledger Entry` where voucher_type = %s",
 		(accounts.TRANSACTION_DOCTYPE,),
@@ -195,7 +196,7 @@ def check_vouchers(db: Database, report: ReconciliationReport) -> None:
 			name
 			for (name,) in db.sql(
 				f"""select t.name from `tabTukTuk Transaction` t
-				where not exists (select 1 from `tabTukTuk Ledger Entry` l
+				where t.pre_ledger = 0 and not exists (select 1 from `tabTukTuk Ledger Entry` l
 					where l.voucher_type = %s and l.voucher_no = t.name)
 				limit {REPORT_ROWS_MAX}""",
 				(accounts.TRANSACTION_DOCTYPE,),

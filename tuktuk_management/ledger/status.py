@@ -51,7 +51,8 @@ class PaymentStatus:
 	ALLOCATED = "Allocated"
 	REVERSED = "Reversed"
 	PARTLY_REVERSED = "Partly Reversed"
-	ALL = (COMPLETED, UNALLOCATED, ALLOCATED, REVERSED, PARTLY_REVERSED)
+	NOT_APPLIED = "Not Applied"  # recorded by the original app as Pending/Failed (pre-ledger)
+	ALL = (COMPLETED, UNALLOCATED, ALLOCATED, REVERSED, PARTLY_REVERSED, NOT_APPLIED)
 	REVERSIBLE = (COMPLETED, ALLOCATED, PARTLY_REVERSED)
 
 

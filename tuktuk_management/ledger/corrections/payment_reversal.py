@@ -105,13 +105,18 @@ def plan_payment_reversal(db: Database, note: CreditNote, locked: LockedDrivers)
 def lock_transaction(db: Database, transaction: str | None) -> dict:
 	rows = db.sql(
 		"""select name, driver, amount, target_contribution, driver_share, deposit_contribution,
-			payment_status, allocated_at, reversed_kes
+			payment_status, allocated_at, reversed_kes, pre_ledger
 		from `tabTukTuk Transaction` where name = %s for update""",
 		(transaction,),
 		as_dict=True,
 	)
 	if not rows:
 		raise NotFound(f"Transaction {transaction} does not exist.")
+	if rows[0]["pre_ledger"]:
+		raise CorrectionRefused(
+			f"Transaction {transaction} was recorded by the app this one replaced and has no postings "
+			"(its money is in the driver's opening balance); correct the balance with a manual journal."
+		)
 	return rows[0]
 
 
