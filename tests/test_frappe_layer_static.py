@@ -23,10 +23,12 @@ DATA_FIELDTYPES = {
 	"Small Text", "Tab Break", "Table", "Table MultiSelect", "Text", "Text Editor", "Time",
 }  # fmt: skip
 FRAPPE_DOCTYPES = {"DocType", "User", "Role", "Module Def", "Email Account", "File"}
-# Guest methods: the Daraja callbacks (POST, token in the URL) and the health probe (GET, token).
+# Guest methods: the Daraja callbacks and the balance result (POST, token in the URL) and the
+# health probe (GET, token).
 GUEST_MODULES = {
 	"tuktuk_management/api/c2b.py": "['POST']",
 	"tuktuk_management/api/b2c.py": "['POST']",
+	"tuktuk_management/api/balance.py": "['POST']",
 	"tuktuk_management/api/health.py": "['GET']",
 }
 # The original app's callback URLs, kept as aliases (accepted only while TukTuk Settings allows).
