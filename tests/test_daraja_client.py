@@ -11,13 +11,16 @@ import requests
 from tests.daraja_standin import TOKEN, daraja  # daraja is a fixture
 from tuktuk_management.daraja import b2c as daraja_b2c
 from tuktuk_management.daraja.client import (
+	TOKEN_EXPIRY_MARGIN_S,
 	DarajaAuthError,
 	DarajaClient,
 	DarajaConfig,
 	DarajaOutcomeUnknown,
 	DarajaRejected,
 	DuplicateOriginatorConversationID,
+	ProcessTokenCache,
 	normalize_msisdn,
+	token_cache_key,
 )
 from tuktuk_management.daraja.models import InvalidCallback
 
@@ -108,7 +111,7 @@ def test_b2c_request_has_daraja_shape_and_token_is_cached(daraja):  # noqa: F811
 
 def test_token_is_refetched_after_expiry(daraja):  # noqa: F811
 	now = [1000.0]
-	client = client_for(daraja, clock=lambda: now[0])
+	client = client_for(daraja, token_cache=ProcessTokenCache(clock=lambda: now[0]))
 	assert client.access_token() == TOKEN
 	now[0] += 3599 - 61
 	client.access_token()
@@ -192,10 +195,40 @@ def test_revoked_token_is_refreshed_once(daraja):  # noqa: F811
 	from tuktuk_management.daraja import client as client_module
 
 	client = client_for(daraja)
-	key = (client.config.root, client.config.consumer_key)
-	client_module._TOKENS[key] = ("stale", 10**12)
+	client_module.PROCESS_TOKENS.set(client_module.token_cache_key(client.config), "stale", 10**9)
 	pay(client)
 	assert daraja.oauth_calls == 1 and len(daraja.payments) == 1
+	assert client.access_token() == TOKEN  # the fresh token replaced the stale one
+
+
+class DictTokenCache:
+	"""A cache shared by clients as Redis is shared by workers (no expiry: the TTL is recorded)."""
+
+	def __init__(self):
+		self.tokens: dict[str, tuple[str, int]] = {}
+
+	def get(self, key: str) -> str | None:
+		entry = self.tokens.get(key)
+		return entry[0] if entry else None
+
+	def set(self, key: str, token: str, ttl_s: int) -> None:
+		self.tokens[key] = (token, ttl_s)
+
+
+def test_a_shared_token_cache_serves_every_client(daraja):  # noqa: F811
+	shared = DictTokenCache()
+	first = client_for(daraja, token_cache=shared)
+	pay(first)
+	second = client_for(daraja, token_cache=shared)  # another worker: its own process cache is empty
+	pay(second, "TTK-abc1234568")
+	assert daraja.oauth_calls == 1 and len(daraja.payments) == 2
+	((key, (token, ttl_s)),) = shared.tokens.items()
+	assert ttl_s == 3599 - TOKEN_EXPIRY_MARGIN_S and token == TOKEN
+	# The key names neither the consumer key nor the secret.
+	assert first.config.consumer_key not in key and first.config.consumer_secret not in key
+	# Another consumer key or another Daraja gets its own token.
+	assert token_cache_key(daraja.config(consumer_key="other-key")) != key
+	assert token_cache_key(daraja.config(base_url="", environment="Production")) != key
 
 
 def test_transaction_status_and_register_url_shapes(daraja):  # noqa: F811

@@ -23,10 +23,13 @@ DATA_FIELDTYPES = {
 	"Small Text", "Tab Break", "Table", "Table MultiSelect", "Text", "Text Editor", "Time",
 }  # fmt: skip
 FRAPPE_DOCTYPES = {"DocType", "User", "Role", "Module Def", "Email Account", "File"}
+# Guest methods: the Daraja callbacks and the balance result (POST, token in the URL) and the
+# health probe (GET, token).
 GUEST_MODULES = {
-	"tuktuk_management/api/c2b.py",
-	"tuktuk_management/api/b2c.py",
-	"tuktuk_management/api/balance.py",
+	"tuktuk_management/api/c2b.py": "['POST']",
+	"tuktuk_management/api/b2c.py": "['POST']",
+	"tuktuk_management/api/balance.py": "['POST']",
+	"tuktuk_management/api/health.py": "['GET']",
 }
 # Replacements of Frappe's generic read methods (override_whitelisted_methods): open to every
 # logged-in user like the methods they replace, they check the DocType's permission and rows.
@@ -173,9 +176,9 @@ def test_whitelisted_methods_are_typed_and_guests_only_reach_callbacks(module, f
 	keywords = {k.arg: ast.unparse(k.value) for k in getattr(decorator, "keywords", [])}
 	if keywords.get("allow_guest") == "True":
 		assert module in GUEST_MODULES or (module, function.name) in LEGACY_GUEST_METHODS, (
-			f"guest method outside the Daraja callbacks: {module}:{function.name}"
+			f"guest method outside the callbacks and probe: {module}:{function.name}"
 		)
-		assert keywords.get("methods") == "['POST']"
+		assert keywords.get("methods") == GUEST_MODULES.get(module, "['POST']")
 
 
 @pytest.mark.parametrize("part", FRAMEWORK_FREE)

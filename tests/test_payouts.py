@@ -187,8 +187,9 @@ def test_failure_keeps_the_share_payable_and_is_retried_with_a_new_id(db, fleet,
 	assert row["next_attempt_at"] == NOW + timedelta(minutes=10)
 	assert driver_state(db, "D000001")["payout_pending"] == 50
 	settings = load_settings(db)
-	assert payouts.failed_due(db, NOW + timedelta(minutes=9), settings) == []
-	assert payouts.failed_due(db, NOW + timedelta(minutes=10), settings) == [name]
+	due_at = NOW + timedelta(minutes=10) - payouts.RUN_SLACK  # the run of the 10th minute, see RUN_SLACK
+	assert payouts.failed_due(db, due_at - timedelta(seconds=1), settings) == []
+	assert payouts.failed_due(db, due_at, settings) == [name]
 	clock.advance(minutes=10)
 	counts = payouts.run_due_payouts(
 		db, client=client_of(daraja), settings=settings, clock=clock, commit=db.commit

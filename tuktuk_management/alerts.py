@@ -53,6 +53,21 @@ def recipients() -> list[str]:
 	return parse_recipients(load_settings(frappe.db).reconciliation_recipients)
 
 
+def payout_recipients() -> list[str]:
+	return parse_recipients(frappe.db.get_single_value("TukTuk Settings", "payout_alert_recipients") or "")
+
+
+def outgoing_email_account() -> str:
+	"""The default outgoing Email Account's name (or the site config's ``mail_server``), or ""
+	when alerts cannot be emailed."""
+	account = frappe.db.get_value("Email Account", {"enable_outgoing": 1, "default_outgoing": 1}, "name")
+	if account:
+		return account
+	return (
+		f"site config mail_server ({frappe.local.conf.mail_server})" if frappe.local.conf.mail_server else ""
+	)
+
+
 def queue_email(**kwargs) -> bool:
 	"""``frappe.sendmail`` into the Email Queue; a site without an outgoing Email Account gets an
 	Error Log instead of a failed run (the desk notification is still written)."""
@@ -62,6 +77,66 @@ def queue_email(**kwargs) -> bool:
 		frappe.log_error(title=EMAIL_FAILED_TITLE, message=frappe.get_traceback())
 		return False
 	return True
+
+
+def send_alert(
+	subject: str,
+	*,
+	to: list[str],
+	template: str,
+	args: dict,
+	document_type: str,
+	document_name: str,
+	email_content: str,
+) -> str:
+	"""An alert through every channel that works: the desk Notification Log of every manager,
+	always; email to ``to`` when there are recipients and an outgoing Email Account. When the
+	email cannot go, the desk notification says why. Returns "" if emailed, else the reason."""
+	if not to:
+		not_emailed = _("no alert recipients are set in TukTuk Settings")
+	elif not outgoing_email_account():
+		not_emailed = _("no outgoing Email Account is set up (Settings > Email Account)")
+	elif not queue_email(
+		recipients=to,
+		subject=subject,
+		template=template,
+		args=args,
+		reference_doctype=document_type,
+		reference_name=document_name,
+	):
+		not_emailed = _("sending failed, see the Error Log")
+	else:
+		not_emailed = ""
+	if not_emailed:
+		email_content = f"{email_content}\n\n" + _("Not emailed: {0}.").format(not_emailed)
+	notify_managers(
+		subject, document_type=document_type, document_name=document_name, email_content=email_content
+	)
+	return not_emailed
+
+
+OVERDUE_TITLES = {"daily_close": "Daily close overdue", "reconciliation": "Reconciliation overdue"}
+
+
+def send_overdue_alert(check: str, message: str, report: dict) -> str:
+	"""Alert that the daily close or the reconciliation is overdue (``check``: ``daily_close`` or
+	``reconciliation``), with the whole health ``report``. Returns "" if emailed, else why not."""
+	title = _(OVERDUE_TITLES[check])
+	return send_alert(
+		_("TukTuk: {0}").format(title),
+		to=recipients(),
+		template="tuktuk_overdue_alert",
+		args={
+			"title": title,
+			"message": message,
+			"site": report["site"],
+			"checked_at": report["checked_at"],
+			"checks": report["checks"],
+		},
+		document_type="TukTuk Settings",
+		document_name="TukTuk Settings",
+		email_content=message,
+	)
 
 
 def send_drift_alert(result: RunResult, external: dict | None = None) -> None:
@@ -99,17 +174,15 @@ def send_drift_alert(result: RunResult, external: dict | None = None) -> None:
 	)
 	if external and external["differences"]:
 		subject += _("; M-Pesa statement: {0} differences").format(external["differences"])
-	to = recipients()
-	if to:
-		queue_email(
-			recipients=to,
-			subject=subject,
-			template="tuktuk_drift_alert",
-			args=args,
-			reference_doctype=RUN_DOCTYPE,
-			reference_name=result.run,
-		)
-	notify_managers(subject, document_type=RUN_DOCTYPE, document_name=result.run, email_content=subject)
+	send_alert(
+		subject,
+		to=recipients(),
+		template="tuktuk_drift_alert",
+		args=args,
+		document_type=RUN_DOCTYPE,
+		document_name=result.run,
+		email_content=subject,
+	)
 
 
 def send_miss_limit_alert(business_date: str, drivers: list[dict]) -> None:
@@ -124,18 +197,11 @@ def send_miss_limit_alert(business_date: str, drivers: list[dict]) -> None:
 		"drivers": drivers[:EMAIL_ROWS_MAX],
 		"miss_limit": settings.miss_limit,
 	}
-	to = recipients()
-	if to:
-		queue_email(
-			recipients=to,
-			subject=subject,
-			template="tuktuk_miss_limit_alert",
-			args=args,
-			reference_doctype="TukTuk Daily Close",
-			reference_name=f"{drivers[0]['driver']}-{business_date}",
-		)
-	notify_managers(
+	send_alert(
 		subject,
+		to=recipients(),
+		template="tuktuk_miss_limit_alert",
+		args=args,
 		document_type="TukTuk Daily Close",
 		document_name=f"{drivers[0]['driver']}-{business_date}",
 		email_content=", ".join(d["driver"] for d in drivers[:EMAIL_ROWS_MAX]),

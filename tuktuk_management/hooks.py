@@ -27,6 +27,8 @@ scheduler_events = {
 			"tuktuk_management.tasks.run_due_daily_close",
 			"tuktuk_management.tasks.run_due_reconciliation",
 		],
+		# Watchdog: keeps the site's scheduler active, alerts when a close or reconciliation is overdue.
+		"*/15 * * * *": ["tuktuk_management.tasks.watch_scheduled_work"],
 	},
 	# Payouts Sent/Unknown for over an hour: email + desk notification.
 	"hourly": [
@@ -98,4 +100,11 @@ override_whitelisted_methods = {
 	"frappe.desk.form.linked_with.get_submitted_linked_docs": (
 		"tuktuk_management.api.frappe_reads.get_submitted_linked_docs"
 	),
+}
+
+# Document Events
+# ---------------
+# A time zone change leaves the app's cron stamps in the old zone: bring them to the new present.
+doc_events = {
+	"System Settings": {"on_update": "tuktuk_management.health.on_system_settings_update"},
 }

@@ -19,3 +19,5 @@ DESK_USERS = (*DESK_READERS, DRIVER)
 # Who may import M-Pesa statements, match them and recover from them (missed payments, payouts
 # the statement proves paid).
 STATEMENT_RECONCILERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
+# Who may read the health report of the scheduled work without a probe token.
+HEALTH_READERS = (MANAGER, SYSTEM_MANAGER)

@@ -13,8 +13,9 @@ import frappe
 from frappe import _
 from frappe.utils import get_url, now_datetime
 
-from tuktuk_management import roles
+from tuktuk_management.alerts import payout_recipients, send_alert
 from tuktuk_management.daraja.client import DarajaClient, DarajaConfig
+from tuktuk_management.daraja_tokens import RedisTokenCache
 from tuktuk_management.ledger import payouts
 from tuktuk_management.ledger.callback_log import pending_confirmations
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
@@ -287,7 +288,8 @@ def daraja_client() -> DarajaClient | None:
 			environment=settings.daraja_environment or "Sandbox",
 			base_url=frappe.conf.get("tuktuk_daraja_base_url") or "",
 			command_id=settings.b2c_command_id or "BusinessPayment",
-		)
+		),
+		token_cache=RedisTokenCache(),  # shared by every worker: one OAuth request per token lifetime
 	)
 
 
@@ -299,42 +301,16 @@ def alert_stuck_payouts() -> list[str]:
 	if not stuck:
 		return []
 	subject = _("{0} M-Pesa payout(s) waiting for Daraja for over an hour").format(len(stuck))
-	recipients = [
-		line.strip()
-		for line in (
-			frappe.db.get_single_value(SETTINGS_DOCTYPE, "payout_alert_recipients") or ""
-		).splitlines()
-		if line.strip()
-	]
-	if recipients:
-		frappe.sendmail(
-			recipients=recipients,
-			subject=subject,
-			template="tuktuk_stuck_payouts",
-			args={"payouts": stuck, "site_url": get_url(), "count": len(stuck)},
-			reference_doctype="TukTuk Payout",
-			reference_name=stuck[0]["name"],
-		)
-	for user in _enabled_users_with_role(roles.MANAGER):
-		frappe.get_doc(
-			{
-				"doctype": "Notification Log",
-				"for_user": user,
-				"type": "Alert",
-				"subject": subject,
-				"email_content": ", ".join(row["name"] for row in stuck[:20]),
-				"document_type": "TukTuk Payout",
-				"document_name": stuck[0]["name"],
-			}
-		).insert(ignore_permissions=True)
-	return [row["name"] for row in stuck]
-
-
-def _enabled_users_with_role(role: str) -> list[str]:
-	users = frappe.get_all(
-		"Has Role", filters={"role": role, "parenttype": "User"}, pluck="parent", limit=100
+	send_alert(
+		subject,
+		to=payout_recipients(),
+		template="tuktuk_stuck_payouts",
+		args={"payouts": stuck, "site_url": get_url(), "count": len(stuck)},
+		document_type="TukTuk Payout",
+		document_name=stuck[0]["name"],
+		email_content=", ".join(row["name"] for row in stuck[:20]),
 	)
-	return [user for user in users if frappe.db.get_value("User", user, "enabled")]
+	return [row["name"] for row in stuck]
 
 
 # -- The books against M-Pesa (DESIGN §9) -----------------------------------------------------------
@@ -402,3 +378,15 @@ def _commit_step() -> None:
 	# Unit-of-work boundary of the hourly checks: the check row before its query leaves, its
 	# reply's ids, the pulled lines with their match (see ledger/mpesa_statement).
 	frappe.db.commit()  # nosemgrep
+
+
+# -- Watchdog of the scheduled work (docs/scheduling.md) ------------------------------------------
+
+
+def watch_scheduled_work() -> dict:
+	"""Every 15 minutes: keep the site's scheduler active (one Activity Log entry every 12 hours)
+	and alert managers once when the daily close or the reconciliation is overdue
+	(``tuktuk_management.health.watch``)."""
+	from tuktuk_management.health import watch
+
+	return watch()

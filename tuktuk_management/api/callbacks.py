@@ -5,7 +5,8 @@ with :func:`accept_call`: it reads the request, takes the caller's address from 
 the proxy chain (TukTuk Settings ``trusted_proxy_count``; ``frappe.local.request_ip`` is the FIRST
 ``X-Forwarded-For`` entry, which the client chooses, and is not used), compares the ``token``
 query parameter with ``callback_token`` in constant time and checks the optional IP allowlist
-against that address (the rules: :mod:`tuktuk_management.ledger.callback_guard`). A refused call
+against that address (the rules: :mod:`tuktuk_management.ledger.callback_guard`; settings and
+token read once per change of the settings, :mod:`tuktuk_management.settings_cache`). A refused call
 is answered 403 with the endpoint's refusal body and nothing else happens; it is counted per
 source address and minute and stored in full (truncated, Rejected) only up to
 ``refused_calls_stored_per_minute``, and the call that crosses that bound alerts the managers.
@@ -23,19 +24,24 @@ from werkzeug.wrappers import Response
 import frappe
 from frappe import _
 from frappe.utils import now_datetime
-from frappe.utils.password import get_decrypted_password
 
 from tuktuk_management import alerts
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger.callback_guard import (
+	REFUSED_NO_TOKEN_SET,
+	REFUSED_TOKEN,
 	SUMMARY_DOCTYPE,
 	RefusalRecord,
-	check_caller,
 	client_address,
 	record_refusal,
 )
-from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.ledger.settings import LedgerSettings, ip_allowed
 from tuktuk_management.legacy import callbacks as legacy_callbacks
+from tuktuk_management.settings_cache import (
+	cached_settings,
+	callback_token_configured,
+	callback_token_matches,
+)
 
 HTTP_OK = 200
 HTTP_FORBIDDEN = 403
@@ -69,7 +75,7 @@ def accept_call(endpoint: str, token: str | None, forbidden_reply: dict, *, lega
 	legacy callback URLs, then checked against the IP allowlist, and recorded on its log.
 	"""
 	raw_body = frappe.request.get_data(cache=True)
-	settings = load_settings(frappe.db)
+	settings = cached_settings()
 	remote_addr = (frappe.request.environ.get("REMOTE_ADDR") or "").strip()
 	forwarded_for = frappe.request.headers.get("X-Forwarded-For") or ""
 	address = client_address(remote_addr, forwarded_for, settings.trusted_proxy_count)
@@ -98,12 +104,14 @@ def supplied_token(token: str | None) -> str:
 
 
 def refusal_of(supplied: str, address: str, settings: LedgerSettings) -> str:
-	"""Why the caller is refused ("" if allowed): token compared in constant time, then the
-	caller's address (from :func:`client_address`) against the allowlist."""
-	expected = get_decrypted_password(
-		SETTINGS_DOCTYPE, SETTINGS_DOCTYPE, "callback_token", raise_exception=False
-	)
-	return check_caller(supplied, expected, address, settings.allowed_callback_ips)
+	"""Why the caller is refused ("" if allowed): token compared in constant time (against the
+	cached digest, ``settings_cache``), then the caller's address (from :func:`client_address`)
+	against the allowlist."""
+	if not callback_token_configured():
+		return REFUSED_NO_TOKEN_SET
+	if not callback_token_matches(supplied):
+		return REFUSED_TOKEN
+	return ip_refusal(address, settings)
 
 
 def legacy_refusal(address: str, settings: LedgerSettings) -> str:

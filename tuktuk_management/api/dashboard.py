@@ -356,3 +356,14 @@ def driver_statement(
 			for line in statement.lines
 		],
 	}
+
+
+@frappe.whitelist()
+def scheduled_work(filters: str | dict | list | None = None) -> str:
+	"""Number card: "Healthy", or "Critical: daily close" / "Degraded: email" naming the checks
+	at the worst level of the health report (details: ``bench --site SITE tuktuk-health``)."""
+	frappe.only_for(roles.DESK_READERS)
+	check_roles(roles.DESK_READERS)
+	from tuktuk_management.health import report, summary_line
+
+	return _(summary_line(report()))

@@ -15,7 +15,7 @@ from tuktuk_management.ledger.flags import parse_bool
 from tuktuk_management.ledger.settings import load_settings
 
 ERROR_TITLE = "TukTuk reconciliation failed"
-SCHEDULER = "Scheduled Job"
+SCHEDULER = reconcile.SCHEDULED_TRIGGER
 
 
 @frappe.whitelist(methods=["POST"])

@@ -83,3 +83,59 @@ def tuktuk_reconcile(context, fix: bool = False, driver: str | None = None):
 
 
 commands = [tuktuk_reconcile, tuktuk_upgrade_check, tuktuk_register_urls]
+
+
+@click.command("tuktuk-health")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the report as JSON.")
+@click.option(
+	"--reset-job-stamps",
+	is_flag=True,
+	default=False,
+	help="First set the app's Scheduled Job Types stamped in the future (time zone changed) to now.",
+)
+@pass_context
+def tuktuk_health(context, as_json: bool = False, reset_job_stamps: bool = False):
+	"""Is the scheduled work being done? The scheduler (enabled, not dormant, the app's minute job
+	running), whether alerts can be emailed, the daily close, the reconciliation, callbacks and
+	payouts waiting.
+
+	Exit codes: 0 healthy, 1 degraded (warnings), 2 error (scheduled work not happening, a close
+	or reconciliation overdue, or the check itself failed).
+	"""
+	import json
+
+	import frappe
+
+	from tuktuk_management.health import report
+
+	site = get_site(context)
+	code = 2
+	try:
+		frappe.init(site=site)
+		frappe.connect()
+		if reset_job_stamps:
+			from frappe.utils import now_datetime
+
+			from tuktuk_management.health import reset_future_job_stamps
+
+			names = reset_future_job_stamps(now_datetime())
+			frappe.db.commit()
+			click.echo(f"Reset to now: {', '.join(names) or 'none stamped in the future'}", err=True)
+		result = report()
+		code = result["exit_code"]
+		if as_json:
+			click.echo(json.dumps(result, indent=1, default=str))
+		else:
+			colours = {"ok": "green", "warning": "yellow", "critical": "red"}
+			click.echo(f"{result['site']} at {result['checked_at']}: {result['status'].upper()}")
+			for check in result["checks"]:
+				click.secho(f"  [{check['level']:>8}] {check['message']}", fg=colours.get(check["level"]))
+	except Exception as exc:
+		click.secho(f"tuktuk-health failed: {type(exc).__name__}: {exc}", fg="red", err=True)
+		code = 2
+	finally:
+		frappe.destroy()
+	sys.exit(code)
+
+
+commands.append(tuktuk_health)

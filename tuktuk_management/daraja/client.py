@@ -12,11 +12,12 @@ reply type :class:`Accepted`), so the ledger core can name them without importin
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -89,21 +90,73 @@ class DarajaConfig:
 		return BASE_URLS[self.environment]
 
 
-# OAuth tokens per (base URL, consumer key), shared by every client in the process (an RQ worker
-# sends many payouts): {key: (token, expires_at_monotonic_s)}.
-_TOKENS: dict[tuple[str, str], tuple[str, float]] = {}
-_TOKENS_LOCK = threading.Lock()
+class TokenCache(Protocol):
+	"""Where OAuth tokens are kept between calls, under :func:`token_cache_key`.
+
+	``get`` returns a token that is still valid, or None; ``set`` keeps ``token`` for ``ttl_s``
+	seconds (already shortened by TOKEN_EXPIRY_MARGIN_S, so it is refreshed before Daraja expires
+	it). The Frappe layer keeps tokens in the site's Redis cache, shared by every worker; the
+	standalone runner keeps them in its process (:class:`ProcessTokenCache`).
+	"""
+
+	def get(self, key: str) -> str | None: ...
+
+	def set(self, key: str, token: str, ttl_s: int) -> None: ...
+
+
+class ProcessTokenCache:
+	"""Tokens in this process's memory, shared by every client in it; expiry read from ``clock``
+	(monotonic seconds)."""
+
+	def __init__(self, clock: Callable[[], float] = time.monotonic):
+		self.clock = clock
+		self._tokens: dict[str, tuple[str, float]] = {}
+		self._lock = threading.Lock()
+
+	def get(self, key: str) -> str | None:
+		with self._lock:
+			entry = self._tokens.get(key)
+		return entry[0] if entry and entry[1] > self.clock() else None
+
+	def set(self, key: str, token: str, ttl_s: int) -> None:
+		with self._lock:
+			self._tokens[key] = (token, self.clock() + ttl_s)
+
+	def clear(self) -> None:
+		with self._lock:
+			self._tokens.clear()
+
+
+PROCESS_TOKENS = ProcessTokenCache()
 
 
 def clear_token_cache() -> None:
-	with _TOKENS_LOCK:
-		_TOKENS.clear()
+	"""Forget the tokens of this process (tests)."""
+	PROCESS_TOKENS.clear()
+
+
+def token_cache_key(config: DarajaConfig) -> str:
+	"""The cache key of ``config``'s token: a digest of the base URL and consumer key (neither the
+	key nor the secret appears in it)."""
+	digest = hashlib.sha256(f"{config.root}\n{config.consumer_key}".encode()).hexdigest()[:32]
+	return f"tuktuk_management:daraja_token:{digest}"
+
+
+def token_ttl_s(expires_in: Any) -> int:
+	"""How long to keep a token Daraja says lives ``expires_in`` seconds (default 3599): that
+	minus TOKEN_EXPIRY_MARGIN_S, at least 0."""
+	try:
+		expires_in_s = int(expires_in or 3599)
+	except (TypeError, ValueError):
+		expires_in_s = 3599
+	return max(0, expires_in_s - TOKEN_EXPIRY_MARGIN_S)
 
 
 class DarajaClient:
 	"""Calls Daraja with bounded timeouts and attempts; see the module docstring for errors.
 
-	session: a ``requests.Session`` (one is made if None). sleep/clock: injectable for tests.
+	session: a ``requests.Session`` (one is made if None). sleep: injectable for tests.
+	token_cache: where OAuth tokens are kept (:class:`TokenCache`; default: this process).
 	"""
 
 	def __init__(
@@ -114,7 +167,7 @@ class DarajaClient:
 		attempts_max: int = ATTEMPTS_MAX,
 		timeout_s: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
 		sleep: Callable[[float], None] = time.sleep,
-		clock: Callable[[], float] = time.monotonic,
+		token_cache: TokenCache | None = None,
 	):
 		assert 1 <= attempts_max <= 10
 		self.config = config
@@ -122,18 +175,20 @@ class DarajaClient:
 		self.attempts_max = attempts_max
 		self.timeout_s = timeout_s
 		self.sleep = sleep
-		self.clock = clock
+		self.token_cache = PROCESS_TOKENS if token_cache is None else token_cache
 
 	# OAuth ------------------------------------------------------------------------------------
 
 	def access_token(self, *, refresh: bool = False) -> str:
 		"""A bearer token from ``GET /oauth/v1/generate?grant_type=client_credentials`` (Basic auth
-		with consumer key and secret), cached until ``expires_in`` seconds minus a margin."""
-		key = (self.config.root, self.config.consumer_key)
-		with _TOKENS_LOCK:
-			cached = _TOKENS.get(key)
-			if cached and not refresh and cached[1] > self.clock():
-				return cached[0]
+		with consumer key and secret), kept in ``token_cache`` until ``expires_in`` seconds minus a
+		margin. ``refresh``: fetch a new one even if one is cached (Daraja refused it). The token is
+		never logged or put in an error message."""
+		key = token_cache_key(self.config)
+		if not refresh:
+			cached = self.token_cache.get(key)
+			if cached:
+				return cached
 		credentials = f"{self.config.consumer_key}:{self.config.consumer_secret}".encode()
 		response = self._request(
 			"GET",
@@ -151,12 +206,7 @@ class DarajaClient:
 		token = str(data.get("access_token") or "")
 		if response.status_code != 200 or not token:
 			raise DarajaOutcomeUnknown("Daraja OAuth gave no access token", http_status=response.status_code)
-		try:
-			expires_in_s = int(data.get("expires_in") or 3599)
-		except (TypeError, ValueError):
-			expires_in_s = 3599
-		with _TOKENS_LOCK:
-			_TOKENS[key] = (token, self.clock() + max(0, expires_in_s - TOKEN_EXPIRY_MARGIN_S))
+		self.token_cache.set(key, token, token_ttl_s(data.get("expires_in")))
 		return token
 
 	# Requests -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ VOUCHER_DOCTYPES = accounts.VOUCHER_DOCTYPES
 
 CLEAN, DRIFT_FOUND, FIXED, ERROR = "Clean", "Drift Found", "Fixed", "Error"
 EXIT_CODE = {CLEAN: 0, DRIFT_FOUND: 1, FIXED: 1, ERROR: 2}
+SCHEDULED_TRIGGER = "Scheduled Job"  # triggered_by of the daily scheduled run
 CACHE_FIELDS = ("current_balance", "current_deposit_balance", "payout_pending")
 
 

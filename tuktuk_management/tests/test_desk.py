@@ -69,7 +69,7 @@ class TestDesk(FrappeTestCase):
 
 	def test_workspace_ships_and_loads_its_blocks(self):
 		page = get_desktop_page(json.dumps({"name": WORKSPACE, "title": WORKSPACE, "public": 1}))
-		self.assertEqual(len(page["number_cards"]["items"]), 8)
+		self.assertEqual(len(page["number_cards"]["items"]), 9)
 		self.assertEqual(len(page["charts"]["items"]), 3)
 		self.assertEqual(
 			{item["link_to"] for item in page["shortcuts"]["items"]},
@@ -102,7 +102,7 @@ class TestDesk(FrappeTestCase):
 			frappe.set_user(user.name)
 			try:
 				page = get_desktop_page(json.dumps({"name": WORKSPACE, "title": WORKSPACE, "public": 1}))
-				self.assertEqual(len(page["number_cards"]["items"]), 8, role)
+				self.assertEqual(len(page["number_cards"]["items"]), 9, role)
 				self.assertEqual(len(page["charts"]["items"]), 3, role)
 				self.assertGreaterEqual(card_value(dashboard.drivers_on_target()), 1, role)
 				result = run_report(
@@ -128,6 +128,7 @@ class TestDesk(FrappeTestCase):
 		self.assertEqual(values["TukTuk Drivers Behind Target"] - self.before["drivers_behind_target"], 2)
 		self.assertEqual(values["TukTuk Unallocated Payments"], self.unallocated_before + 1)
 		self.assertRegex(values["TukTuk Target Collected vs Due"], r"^[\d,]+ of [\d,]+ \(\d+%\)$")
+		self.assertRegex(values["TukTuk Scheduled Work"], r"^(Healthy|Critical: .+|Degraded: .+)$")
 		self.assertIsInstance(values["TukTuk Payouts Needing Attention"], int)
 		self.assertTrue(values["TukTuk Last Reconciliation"])
 

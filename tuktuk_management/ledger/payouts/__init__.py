@@ -75,6 +75,8 @@ from tuktuk_management.ledger.payouts.state import (
 	QUEUED,
 	QUEUED_LEFT_AFTER,
 	RESOLVE_ATTEMPTS_MAX,
+	RUN_PERIOD,
+	RUN_SLACK,
 	SENT,
 	SENT_QUERY_AFTER,
 	STATUS_QUERY_INTERVAL,
@@ -92,6 +94,7 @@ from tuktuk_management.ledger.payouts.state import (
 	read_payout,
 	retry_delay,
 	update_payout,
+	waited,
 )
 
 __all__ = [
@@ -112,6 +115,8 @@ __all__ = [
 	"QUEUED",
 	"QUEUED_LEFT_AFTER",
 	"RESOLVE_ATTEMPTS_MAX",
+	"RUN_PERIOD",
+	"RUN_SLACK",
 	"SENT",
 	"SENT_QUERY_AFTER",
 	"STATUS_QUERY_INTERVAL",
@@ -145,4 +150,5 @@ __all__ = [
 	"send_payout",
 	"stuck_payouts",
 	"update_payout",
+	"waited",
 ]

@@ -10,6 +10,7 @@ from datetime import datetime
 from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.payouts import state
 from tuktuk_management.ledger.payouts.state import (
 	BATCH_MAX,
 	QUEUED_LEFT_AFTER,
@@ -43,11 +44,12 @@ def queued_left_behind(db: Database, now: datetime, *, limit: int = BATCH_MAX) -
 
 
 def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: int = BATCH_MAX) -> list[str]:
-	"""Failed payouts whose automatic retry is due (not final, attempts left)."""
+	"""Failed payouts whose automatic retry is due (not final, attempts left; ``next_attempt_at``
+	compared with RUN_SLACK to spare)."""
 	return _names(
 		db,
 		"status = %s and final_failure = 0 and attempts < %s and next_attempt_at is not null and next_attempt_at <= %s",
-		(PayoutStatus.FAILED, attempts_max(settings), now),
+		(PayoutStatus.FAILED, attempts_max(settings), now + state.RUN_SLACK),
 		limit,
 	)
 
@@ -55,7 +57,8 @@ def failed_due(db: Database, now: datetime, settings: LedgerSettings, *, limit: 
 def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> list[str]:
 	"""Unknown payouts quiet for UNKNOWN_RESOLVE_AFTER, and Sent ones without a result for
 	SENT_QUERY_AFTER, whose last status query (if any) is STATUS_QUERY_INTERVAL old and which
-	have not used up RESOLVE_ATTEMPTS_MAX (after that: the stuck alert and a manager)."""
+	have not used up RESOLVE_ATTEMPTS_MAX (after that: the stuck alert and a manager). Each wait
+	is compared with RUN_SLACK to spare (``state.waited``)."""
 	return _names(
 		db,
 		"""((status = %s and coalesce(last_attempt_at, queued_at) <= %s)
@@ -63,10 +66,10 @@ def in_flight_due(db: Database, now: datetime, *, limit: int = BATCH_MAX) -> lis
 		and (status_checked_at is null or status_checked_at <= %s) and resolve_attempts < %s""",
 		(
 			PayoutStatus.UNKNOWN,
-			now - UNKNOWN_RESOLVE_AFTER,
+			now + state.RUN_SLACK - UNKNOWN_RESOLVE_AFTER,
 			PayoutStatus.SENT,
-			now - SENT_QUERY_AFTER,
-			now - STATUS_QUERY_INTERVAL,
+			now + state.RUN_SLACK - SENT_QUERY_AFTER,
+			now + state.RUN_SLACK - STATUS_QUERY_INTERVAL,
 			RESOLVE_ATTEMPTS_MAX,
 		),
 		limit,

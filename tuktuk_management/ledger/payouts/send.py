@@ -23,6 +23,7 @@ from tuktuk_management.daraja.errors import (
 	normalize_msisdn,
 )
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.payouts import state
 from tuktuk_management.ledger.payouts.queries import failed_due, in_flight_due, queued_left_behind
 from tuktuk_management.ledger.payouts.state import (
 	ATTEMPTS_HARD_MAX,
@@ -97,7 +98,7 @@ def claim_for_send(
 			due = db.sql(
 				"select next_attempt_at is not null and next_attempt_at <= %s from `tabTukTuk Payout` "
 				"where name = %s",
-				(now, name),
+				(now + state.RUN_SLACK, name),
 			)[0][0]
 			if row.final_failure or row.attempts >= attempts_max(settings) or not due:
 				return PayoutOutcome(name, row.status, reason="no automatic retry due")
@@ -266,8 +267,8 @@ def resolve_payout(
 	db.rollback()  # end the read snapshot; no lock is held across the HTTP call
 	if row is None or row.status not in PayoutStatus.IN_FLIGHT:
 		return PayoutOutcome(name, row.status if row else "", reason="not Sent or Unknown")
-	queried_long_ago = (
-		row.status_checked_at is not None and row.status_checked_at <= now - STATUS_QUERY_INTERVAL
+	queried_long_ago = row.status_checked_at is not None and state.waited(
+		row.status_checked_at, STATUS_QUERY_INTERVAL, now
 	)
 	if row.status == PayoutStatus.UNKNOWN and not row.conversation_id and queried_long_ago:
 		return send_payout(

@@ -31,9 +31,18 @@ PAYOUT_DOCTYPE = doctypes.PAYOUT
 
 STUCK_AFTER = timedelta(hours=1)  # Sent/Unknown longer than this: alert
 QUEUED_LEFT_AFTER = timedelta(minutes=2)  # Queued longer than this: the after-commit job was lost
-UNKNOWN_RESOLVE_AFTER = timedelta(minutes=5)  # let a late reply or result arrive first
+# Waits and the scheduler. ``tasks.process_payouts`` runs every RUN_PERIOD (hooks.py, "*/5").
+# A run starts a little after its cron minute (scheduler tick, queue) and reads the clock when
+# it gets to each payout, so a wait of exactly one period, measured from a moment inside one
+# run, would end a few seconds after the next run started and cost a whole extra period. Every
+# wait below is therefore compared with RUN_SLACK to spare (:func:`waited`): a payout that went
+# Unknown during a run is resolved by the next run, one period later, as long as that run and
+# the moment it went Unknown are both less than RUN_SLACK after their cron minutes.
+RUN_PERIOD = timedelta(minutes=5)
+RUN_SLACK = timedelta(minutes=1)
+UNKNOWN_RESOLVE_AFTER = timedelta(minutes=5)  # one period: let a late reply or result arrive first
 SENT_QUERY_AFTER = timedelta(minutes=30)  # Sent without a result this long: ask Transaction Status
-STATUS_QUERY_INTERVAL = timedelta(minutes=10)  # at most one status query per payout per interval
+STATUS_QUERY_INTERVAL = timedelta(minutes=10)  # two periods between status queries of a payout
 RESOLVE_ATTEMPTS_MAX = 12  # automatic status queries + same-id resends per attempt; then a human
 BACKOFF_CAP = timedelta(hours=24)
 BATCH_MAX = 100
@@ -103,6 +112,12 @@ class PayoutOutcome:
 	changed: bool = False
 	reason: str = ""
 	driver: str | None = None
+
+
+def waited(since: datetime | None, wait: timedelta, now: datetime) -> bool:
+	"""True if a payout stamped at ``since`` has waited ``wait`` by the run that reads ``now``:
+	``since + wait <= now + RUN_SLACK`` (see RUN_SLACK). None (never stamped) has waited."""
+	return since is None or since + wait <= now + RUN_SLACK
 
 
 def read_payout(db: Database, name: str, *, for_update: bool = False) -> PayoutRow | None:
