@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, messages
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
 from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
@@ -106,6 +106,7 @@ class C2BOutcome:
 	payout: str | None = None
 	reason: str = ""
 	already_handled: bool = False
+	message: str | None = None  # the idempotency key of the receipt queued with it (SMS)
 
 
 def resolve_route(db: Database, account_reference: str) -> Route:
@@ -369,7 +370,7 @@ class _Plan:
 	def driver(self) -> str | None:
 		return self.route.driver if self.status == LogStatus.PROCESSED else None
 
-	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
+	def outcome(self, trans_id: str, payout: str | None = None, message: str | None = None) -> C2BOutcome:
 		return C2BOutcome(
 			self.status,
 			trans_id=trans_id,
@@ -378,6 +379,7 @@ class _Plan:
 			split=self.split,
 			payout=payout,
 			reason=self.route.reason if self.status == LogStatus.UNALLOCATED else "",
+			message=message if self.driver else None,
 		)
 
 	def transaction_fields(self) -> tuple:
@@ -484,6 +486,21 @@ def _post_payment(
 	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
 	if payout:
 		step("payout_queued")
+	receipt = None
+	if settings.sms_receipts_enabled and planned.driver:
+		# The receipt (an outbox row, sent after commit): one INSERT, before the lock like the payout.
+		receipt = messages.queue_receipt(
+			db,
+			driver=planned.driver,
+			trans_id=trans_id,
+			kind=route.kind,
+			split=planned.split,
+			target_kes=planned.target_kes,
+			settings=settings,
+			now=now,
+			user=user,
+		)
+		step("receipt_queued")
 
 	locked = LockedDrivers()
 	locked_row = None
@@ -493,6 +510,19 @@ def _post_payment(
 	plan = _plan(route, locked_row, amount_kes, settings)
 	if plan.transaction_fields() != planned.transaction_fields():
 		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
+	if receipt and (plan.split != planned.split or plan.target_kes != planned.target_kes):
+		# Another payment moved the balance between the read and the lock: the receipt's figures
+		# (left to target) come from the locked row. Rare except for a driver paid many times a second.
+		messages.correct_receipt(
+			db,
+			key=receipt,
+			trans_id=trans_id,
+			kind=route.kind,
+			split=plan.split if plan.driver else None,
+			target_kes=plan.target_kes,
+			settings=settings,
+		)
+		receipt = receipt if plan.driver else None
 
 	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]
@@ -512,7 +542,7 @@ def _post_payment(
 		user=user,
 		on_step=on_step,
 	)
-	return plan.outcome(trans_id, payout)
+	return plan.outcome(trans_id, payout, receipt)
 
 
 def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:

@@ -19,6 +19,9 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 	# Collections per day and the suspense list (ledger/figures.py).
 	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
+	# The SMS sender's claim reads Queued messages oldest first, locking only the batch it takes
+	# (ledger/sms.py); without it the sort would lock every Queued row.
+	"TukTuk Message": [("status", "queued_at")],
 }
 
 # Indexes an earlier version created, replaced by the covering ones above (patch

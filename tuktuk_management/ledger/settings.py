@@ -58,6 +58,10 @@ class LedgerSettings:
 	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
 	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
+	# Payment receipts by SMS (read here because the payment path queues them): on only when both
+	# ``sms_enabled`` and ``sms_receipts_enabled`` are; ``sms_receipt_template`` ("" = the default).
+	sms_receipts_enabled: bool = False
+	sms_receipt_template: str = ""
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -68,7 +72,8 @@ def load_settings(db: Database) -> LedgerSettings:
 			'mpesa_paybill', 'processing_paused', 'allowed_callback_ips', 'journal_max_lines',
 			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
 			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
-			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id'))
+			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id',
+			'sms_enabled', 'sms_receipts_enabled', 'sms_receipt_template'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -109,6 +114,9 @@ def load_settings(db: Database) -> LedgerSettings:
 			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 		),
 		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
+		sms_receipts_enabled=_check(settings_value.get("sms_enabled"), default=False)
+		and _check(settings_value.get("sms_receipts_enabled"), default=False),
+		sms_receipt_template=settings_value.get("sms_receipt_template") or "",
 	)
 
 
