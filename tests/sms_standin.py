@@ -3,7 +3,7 @@
 It answers like Africa's Talking's messaging endpoint (``POST /version1/messaging``, form
 parameters ``username``, ``to``, ``message``, header ``apiKey``; HTTP 201 with a JSON
 ``SMSMessageData`` reply) unless a failure is planned: ``behaviours`` is consumed one per request
-("ok" or an HTTP status such as "500"). Tests count what the gateway received, not our rows.
+("ok", "refused" for a recipient refused in a 201 reply, or an HTTP status such as "500"). Tests count what the gateway received, not our rows.
 """
 
 from __future__ import annotations
@@ -49,14 +49,18 @@ class SmsStandIn:
 					api_key=request.headers.get("apiKey", ""),
 				)
 			)
-		if behaviour != "ok":
+		if behaviour not in ("ok", "refused"):
 			return Response("gateway error", status=int(behaviour))
+		refused = behaviour == "refused"  # Africa's Talking: HTTP 201, the recipient refused in the body
+		recipient = (
+			{"statusCode": 403, "status": "InvalidPhoneNumber"}
+			if refused
+			else {"statusCode": 101, "status": "Success", "messageId": f"ATX{len(self.requests)}"}
+		)
 		reply = {
 			"SMSMessageData": {
-				"Message": "Sent to 1/1 Total Cost: KES 0.8000",
-				"Recipients": [
-					{"statusCode": 101, "status": "Success", "messageId": f"ATX{len(self.requests)}"}
-				],
+				"Message": "Sent to 0/1" if refused else "Sent to 1/1 Total Cost: KES 0.8000",
+				"Recipients": [recipient],
 			}
 		}
 		return Response(json.dumps(reply), status=201, content_type="application/json")

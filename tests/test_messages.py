@@ -71,10 +71,10 @@ def test_receipt_once_per_payment_even_when_redelivered(db, fleet, sms_standin):
 	assert summary.sent == 1
 	assert send(db, sms_standin.gateway()).sent == 0  # nothing left
 	assert [(r.to, r.message, r.api_key) for r in sms_standin.requests] == [
-		("254700000000", rows[0].text, "standin-api-key")
+		("+254700000000", rows[0].text, "standin-api-key")
 	]
 	row = message_rows(db)[0]
-	assert (row.status, row.attempts, row.phone) == ("Sent", 1, "254700000000")
+	assert (row.status, row.attempts, row.phone) == ("Sent", 1, "+254700000000")
 	assert "ATX1" in row.provider_reply
 
 
@@ -158,16 +158,18 @@ def test_gateway_failure_is_retried_then_failed_and_money_untouched(db, fleet, s
 	db.commit()
 	handle_confirmation(db, raw(c2b_body("TT001", 200, "RCP0000009")))
 	books = (counts(db), driver_state(db, "D000001"))
-	sms_standin.behaviours = ["500", "503", "500"]
+	sms_standin.behaviours = ["500", "refused", "500"]
 	first = send(db, sms_standin.gateway(), NOON)
 	assert (first.retrying, first.failed) == (1, 0)
 	assert send(db, sms_standin.gateway(), NOON).sent == 0  # not due yet (backoff)
 	second = send(db, sms_standin.gateway(), datetime(2026, 11, 21, 12, 3))
+	assert "InvalidPhoneNumber" in message_rows(db)[0].last_error  # HTTP 201 but refused in the body
 	third = send(db, sms_standin.gateway(), datetime(2026, 11, 21, 12, 10))
 	assert (second.retrying, third.failed) == (1, 1)
 	row = message_rows(db)[0]
 	assert (row.status, row.attempts) == ("Failed", 3)
 	assert row.last_error.startswith("HTTP 500")
+	assert "InvalidPhoneNumber" not in row.last_error  # the last reply is kept, earlier ones replaced
 	assert len(sms_standin.requests) == 3
 	assert send(db, sms_standin.gateway(), datetime(2026, 11, 21, 13, 0)).sent == 0
 	assert (counts(db), driver_state(db, "D000001")) == books
@@ -183,6 +185,14 @@ def test_unreachable_gateway_records_no_phone_number(db, fleet):
 	row = message_rows(db)[0]
 	assert row.status == "Queued" and "gateway unreachable" in row.last_error
 	assert "2547" not in row.last_error + row.provider_reply
+
+
+def test_numbers_without_plus_when_set(db, fleet, sms_standin):  # noqa: F811
+	set_settings(db, sms_phone_plus=0)
+	db.commit()
+	handle_confirmation(db, raw(c2b_body("TT001", 200)))
+	send(db, sms_standin.gateway())
+	assert [r.to for r in sms_standin.requests] == ["254700000000"]
 
 
 def test_quiet_hours_hold_messages_until_morning(db, fleet, sms_standin):  # noqa: F811

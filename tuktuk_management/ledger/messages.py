@@ -91,6 +91,7 @@ _FIELDS = (
 	"sms_quiet_hours_end",
 	"sms_daily_cap",
 	"sms_max_attempts",
+	"sms_phone_plus",
 	"sms_receipt_template",
 	"sms_reminder_template",
 	"sms_summary_template",
@@ -113,6 +114,7 @@ class MessageSettings:
 	quiet_end: time = DEFAULT_QUIET_END
 	daily_cap: int = DEFAULT_DAILY_CAP  # 0 = no cap
 	max_attempts: int = DEFAULT_MAX_ATTEMPTS
+	phone_plus: bool = True  # numbers sent as +2547XXXXXXXX (else 2547XXXXXXXX)
 	receipt_template: str = DEFAULT_RECEIPT_TEMPLATE
 	reminder_template: str = DEFAULT_REMINDER_TEMPLATE
 	summary_template: str = DEFAULT_SUMMARY_TEMPLATE
@@ -158,6 +160,7 @@ def load_message_settings(db: Database) -> MessageSettings:
 		quiet_end=parse_time(values.get("sms_quiet_hours_end"), DEFAULT_QUIET_END),
 		daily_cap=max(0, integer("sms_daily_cap", DEFAULT_DAILY_CAP)),
 		max_attempts=min(ATTEMPTS_CAP, max(1, integer("sms_max_attempts", DEFAULT_MAX_ATTEMPTS))),
+		phone_plus=str(values.get("sms_phone_plus", "1") or "0").strip() in ("1", "1.0"),
 		receipt_template=values.get("sms_receipt_template") or DEFAULT_RECEIPT_TEMPLATE,
 		reminder_template=values.get("sms_reminder_template") or DEFAULT_REMINDER_TEMPLATE,
 		summary_template=values.get("sms_summary_template") or DEFAULT_SUMMARY_TEMPLATE,

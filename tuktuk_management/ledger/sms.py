@@ -21,6 +21,7 @@ are recorded without the URL or the body of a request).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,7 +87,27 @@ class HttpGateway:
 			# Never the exception text: it carries the URL, and a GET URL carries the phone number.
 			return GatewayReply(False, f"{type(exc).__name__}: gateway unreachable")
 		reply = f"HTTP {response.status_code}: {response.text[:REPLY_CHARS_MAX]}"
-		return GatewayReply(200 <= response.status_code < 300, reply[:REPLY_CHARS_MAX])
+		return GatewayReply(
+			200 <= response.status_code < 300 and recipients_accepted(response.text), reply[:REPLY_CHARS_MAX]
+		)
+
+
+# Africa's Talking answers HTTP 201 even when it refuses a recipient; the per-recipient statusCode
+# says (100 Processed, 101 Sent, 102 Queued; anything else is a refusal: invalid number, no credit).
+AFRICAS_TALKING_ACCEPTED = frozenset({100, 101, 102})
+
+
+def recipients_accepted(body: str) -> bool:
+	"""False when a JSON reply in Africa's Talking's shape (``SMSMessageData.Recipients``) refuses a
+	recipient; True for any other reply (other gateways say it with the HTTP status)."""
+	try:
+		data = json.loads(body)
+		recipients = data["SMSMessageData"]["Recipients"]
+	except (ValueError, TypeError, KeyError):
+		return True
+	if not isinstance(recipients, list) or not recipients:
+		return False
+	return all(isinstance(r, dict) and r.get("statusCode") in AFRICAS_TALKING_ACCEPTED for r in recipients)
 
 
 @dataclass
@@ -235,7 +256,16 @@ def _claim(
 			summary.skipped += 1
 			continue
 		used[driver] += 1
-		claimed.append(_Claimed(name, driver, text or "", int(attempts or 0) + 1, _phone(phone)))
+		number = _phone(phone)
+		claimed.append(
+			_Claimed(
+				name,
+				driver,
+				text or "",
+				int(attempts or 0) + 1,
+				f"+{number}" if settings.phone_plus else number,
+			)
+		)
 	for message in claimed:
 		# One row per statement, by primary key: an UPDATE ... IN (...) on a small table may scan it
 		# and wait for rows another sender holds.
