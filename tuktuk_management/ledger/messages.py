@@ -364,17 +364,21 @@ def queue_receipt(
 	Returns the key. A template that fails to render falls back to the default template: a bad
 	template never stops a payment.
 	"""
-	figures = receipt_figures(trans_id, kind, split, target_kes)
 	key = f"receipt:{trans_id}"
-	try:
-		text = render(settings.sms_receipt_template or DEFAULT_RECEIPT_TEMPLATE, figures)
-	except TemplateInvalid:
-		text = render(DEFAULT_RECEIPT_TEMPLATE, figures)
+	text = _receipt_text(settings, receipt_figures(trans_id, kind, split, target_kes))
 	db.sql(
 		_insert_messages(1),
 		_row_values(NewMessage(driver, MessageKind.RECEIPT, key, text, trans_id), sql_datetime(now), user),
 	)
 	return key
+
+
+def _receipt_text(settings: LedgerSettings, figures: dict) -> str:
+	"""The receipt from the settings' template, or from the default one when it fails to render."""
+	try:
+		return render(settings.sms_receipt_template or DEFAULT_RECEIPT_TEMPLATE, figures)
+	except TemplateInvalid:
+		return render(DEFAULT_RECEIPT_TEMPLATE, figures)
 
 
 def correct_receipt(
@@ -392,11 +396,7 @@ def correct_receipt(
 	if split is None:
 		db.sql(f"delete from `tab{MESSAGE_DOCTYPE}` where idempotency_key = %s", (key,))
 		return
-	figures = receipt_figures(trans_id, kind, split, target_kes)
-	try:
-		text = render(settings.sms_receipt_template or DEFAULT_RECEIPT_TEMPLATE, figures)
-	except TemplateInvalid:
-		text = render(DEFAULT_RECEIPT_TEMPLATE, figures)
+	text = _receipt_text(settings, receipt_figures(trans_id, kind, split, target_kes))
 	db.sql(f"update `tab{MESSAGE_DOCTYPE}` set text = %s where idempotency_key = %s", (text, key))
 
 
