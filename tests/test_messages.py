@@ -351,6 +351,30 @@ def test_day_summary_after_close(db, reminders):
 	assert rows["D000002"].startswith(f"TukTuk {today.isoformat()}: target met, KES 1000 collected.")
 
 
+def test_payout_messages_once_per_payout_and_outcome(db, fleet):
+	set_settings(db, sms_payout_messages_enabled=1)
+	db.commit()
+	outcome = c2b.process_confirmation(db, raw(c2b_body("TT001", 400)), settings=load_settings(db), now=NOON)
+	settings = load_message_settings(db)
+
+	def offer():
+		return messages.queue_payout_outcome(db, outcome.payout, messages=settings, now=NOON, user="x")
+
+	assert not offer()  # still Queued
+	db.sql("update `tabTukTuk Payout` set status = 'Failed' where name = %s", (outcome.payout,))
+	assert offer() and offer()  # offered twice, written once
+	db.sql(
+		"update `tabTukTuk Payout` set status = 'Paid', receipt = 'SXY123' where name = %s", (outcome.payout,)
+	)
+	assert offer()
+	db.commit()
+	texts = {row.kind: row.text for row in message_rows(db) if row.kind.startswith("Payout")}
+	assert texts == {
+		"Payout Failed": "TukTuk: payout of KES 200 failed; it stays in your payable and will be retried.",
+		"Payout Sent": "TukTuk: payout of KES 200 sent to your M-Pesa (SXY123).",
+	}
+
+
 def test_broadcast_preview_and_idempotent_queue(db, reminders, sms_standin):  # noqa: F811
 	db.sql("update `tabTukTuk Driver` set sms_opt_out = 1 where name = 'D000002'")
 	preview = messages.preview_broadcast(db, "  Office closed\n tomorrow ")

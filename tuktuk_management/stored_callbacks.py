@@ -192,20 +192,7 @@ def _queue_payout_message(payout: str) -> None:
 	from tuktuk_management.ledger import messages
 
 	settings = messages.load_message_settings(frappe.db)
-	if not settings.payout_messages:
-		return
-	row = payouts.read_payout(frappe.db, payout)
-	if row is None or row.status not in (payouts.PAID, payouts.FAILED):
-		return
-	if messages.queue_payout_message(
-		frappe.db,
-		payout=payout,
-		driver=row.driver,
-		amount_kes=row.amount_kes,
-		paid=row.status == payouts.PAID,
-		receipt=row.receipt,
-		messages=settings,
-		now=frappe.utils.now_datetime(),
-		user="Administrator",
+	if messages.queue_payout_outcome(
+		frappe.db, payout, messages=settings, now=now_datetime(), user="Administrator"
 	):
 		enqueue_message_job()

@@ -525,6 +525,30 @@ def queue_payout_message(
 	return True
 
 
+def queue_payout_outcome(
+	db: Database, payout: str, *, messages: MessageSettings, now: datetime, user: str
+) -> bool:
+	"""After a B2C result was applied (same transaction): "payout sent" if the payout is now Paid,
+	"payout failed" if Failed, nothing otherwise. True if a message was offered."""
+	if not messages.payout_messages:
+		return False
+	rows = db.sql("select driver, amount, status, receipt from `tabTukTuk Payout` where name = %s", (payout,))
+	if not rows or rows[0][2] not in ("Paid", "Failed"):
+		return False
+	driver, amount, status, receipt = rows[0]
+	return queue_payout_message(
+		db,
+		payout=payout,
+		driver=driver,
+		amount_kes=to_kes(amount),
+		paid=status == "Paid",
+		receipt=receipt or "",
+		messages=messages,
+		now=now,
+		user=user,
+	)
+
+
 @dataclass(frozen=True)
 class BroadcastPreview:
 	"""Who a broadcast reaches and what it says: ``drivers`` (names), ``text``."""
