@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, getdate, nowdate
+from frappe.utils import add_days, format_datetime, getdate, nowdate
 
 from tuktuk_management import roles
 from tuktuk_management.ledger import portal
@@ -20,6 +20,7 @@ from tuktuk_management.permissions import driver_of
 no_cache = 1
 STATEMENT_DAYS_DEFAULT = 7
 STATEMENT_DAYS_MAX = 92
+ACCOUNT_LABELS = {"target": "Target", "deposit": "Deposit", "payable": "To be paid out"}
 
 
 def get_context(context):
@@ -44,11 +45,32 @@ def get_context(context):
 	context.today = today
 	context.payments = portal.recent_payments(frappe.db, driver)
 	context.payouts = portal.recent_payouts(frappe.db, driver)
-	context.statement = statement
+	context.statement = _statement_rows(statement) if statement else None
 	context.statement_error = error
 	context.from_date = str(from_date)
 	context.to_date = str(to_date)
 	return context
+
+
+def _statement_rows(statement) -> dict:
+	"""The statement as the page shows it: short times, labelled accounts, balances as text."""
+
+	def balances(values: dict) -> str:
+		return " · ".join(f"{_(ACCOUNT_LABELS.get(a, a))} {v:,}" for a, v in values.items())
+
+	return {
+		"opening": balances(statement.opening_kes),
+		"closing": balances(statement.closing_kes),
+		"lines": [
+			{
+				"when": format_datetime(line.posting_datetime, "dd MMM HH:mm"),
+				"account": _(ACCOUNT_LABELS.get(line.account, line.account)),
+				"in_kes": line.credit_kes,
+				"out_kes": line.debit_kes,
+			}
+			for line in statement.lines
+		],
+	}
 
 
 def _statement_range():
