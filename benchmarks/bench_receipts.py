@@ -22,7 +22,9 @@ WORKERS = 4
 VARIANTS = ("off", "on")
 
 
-def _compare(db_url: str | None, *, drivers: int, payments: int, rounds: int, label: str) -> dict:
+def _compare(
+	db_url: str | None, *, drivers: int, payments: int, rounds: int, label: str, workers: int = WORKERS
+) -> dict:
 	rng = random.Random(11)
 	figures: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
 	ratios = []
@@ -45,7 +47,7 @@ def _compare(db_url: str | None, *, drivers: int, payments: int, rounds: int, la
 					common.confirmation_body(f"X{round_number + 1}{variant[1].upper()}{index:07d}", account)
 					for index, account in enumerate(chosen)
 				]
-				result = common.run_workers(urls[variant], make_core_handler, common.deal(items, WORKERS))
+				result = common.run_workers(urls[variant], make_core_handler, common.deal(items, workers))
 				assert set(result.statuses) == {"Processed"}, set(result.statuses)
 				per_s[variant] = result.per_s
 			if round_number >= 0:
@@ -63,7 +65,7 @@ def _compare(db_url: str | None, *, drivers: int, payments: int, rounds: int, la
 		"ratios": [round(ratio, 3) for ratio in ratios],
 		"payments_per_round": payments,
 		"rounds": rounds,
-		"workers": WORKERS,
+		"workers": workers,
 		"drivers": drivers,
 	}
 
@@ -71,14 +73,25 @@ def _compare(db_url: str | None, *, drivers: int, payments: int, rounds: int, la
 def run(db_url: str | None, quick: bool) -> dict:
 	payments, rounds = (300, 3) if quick else (1000, 5)
 	result = {
+		# One worker, short alternating blocks: the cost per payment with the least queueing.
+		"single": _compare(
+			db_url, drivers=1000, payments=payments // 5, rounds=rounds * 3, label="rcpt_single", workers=1
+		),
 		"hot": _compare(db_url, drivers=1, payments=payments, rounds=rounds, label="rcpt_hot"),
 		"spread": _compare(db_url, drivers=1000, payments=payments, rounds=rounds, label="rcpt_spread"),
 	}
 	common.print_table(
 		"Payments with SMS receipts on vs off (paired rounds; medians)",
-		["case", "off payments/s", "on payments/s", "on / off", "per-round on / off"],
+		["case", "workers", "off payments/s", "on payments/s", "on / off", "per-round on / off"],
 		[
-			[case, r["off_payments_per_s"], r["on_payments_per_s"], r["ratio_on_to_off"], str(r["ratios"])]
+			[
+				case,
+				r["workers"],
+				r["off_payments_per_s"],
+				r["on_payments_per_s"],
+				r["ratio_on_to_off"],
+				str(r["ratios"]),
+			]
 			for case, r in result.items()
 		],
 	)
