@@ -1,6 +1,6 @@
 #!/bin/bash
-# Over-HTTP role matrix and forged-callback check of a bench site (README: "B2C payouts and access
-# control"). Run from the bench directory (frappe-bench) with nothing listening on :8000:
+# Over-HTTP role matrix and forged-callback check of a bench site (docs/operations.md: "Roles")
+# Run from the bench directory (frappe-bench) with nothing listening on :8000:
 #     bash apps/tuktuk_management/scripts/http_role_check.sh SITE
 # It creates test users, drivers and payments (tuktuk_management.tests.http_role_check), starts
 # gunicorn, prints the HTTP code each caller gets, stops gunicorn and removes what it created.

@@ -2,7 +2,8 @@
 # Set up a fresh machine for the standalone runner and the framework-free tests:
 #   - MariaDB on 127.0.0.1:3306 (root, no password), installed and started if absent;
 #   - the client library and compiler mysqlclient builds against;
-#   - a virtualenv (.venv, or $TUKTUK_VENV) with requirements-dev.txt.
+#   - a virtualenv (.venv, or $TUKTUK_VENV) with requirements-dev.txt (the app's requirements, the
+#     `standalone` extra (mysqlclient) and the test tools).
 # Idempotent: a second run changes nothing. Source it (`. scripts/setup.sh`) to keep the venv active.
 set -euo pipefail
 
@@ -65,7 +66,7 @@ _ensure_venv() {
 	. "$_tuktuk_venv/bin/activate"
 	local stamp="$_tuktuk_venv/.requirements.sha"
 	local want
-	want="$(cat "$_tuktuk_root/requirements.txt" "$_tuktuk_root/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+	want="$(cat "$_tuktuk_root"/requirements.txt "$_tuktuk_root"/requirements-standalone.txt "$_tuktuk_root"/requirements-dev.txt | sha256sum | cut -d' ' -f1)"
 	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 		python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 		python -m pip install -q --disable-pip-version-check -r "$_tuktuk_root/requirements-dev.txt"

@@ -7,9 +7,9 @@ import pytest
 from tests.corrections_helpers import Injected, assert_books_clean, balances, fail_at, snapshot
 from tests.factories import c2b_body, make_driver, make_vehicle, next_trans_id, set_settings
 from tuktuk_management.ledger import allocation, c2b
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	store_callback,
 )
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 PAYMENT_STEPS = ["transaction_inserted", "ledger_lines_inserted", "caches_updated", "payout_queued"]

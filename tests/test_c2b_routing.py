@@ -14,9 +14,9 @@ from tests.factories import (
 	set_settings,
 )
 from tuktuk_management.ledger import c2b
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 def process(db, body, now):

@@ -35,9 +35,9 @@ from tuktuk_management.ledger.close import (
 	decide_close,
 	due_business_date,
 )
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,8 +106,8 @@ def test_three_missed_days_roll_over_without_compounding():
 			deposit_kes=0,
 			deduct_from_deposit=False,
 		)
-		targets.append(decision["target_kes"])
-		rollover, misses = decision["rollover_kes"], decision["consecutive_misses"]
+		targets.append(decision.target_kes)
+		rollover, misses = decision.rollover_kes, decision.consecutive_misses
 	# base + the previous day's shortfall (a compounding tool would give 3000, 6000, 12000)
 	assert targets == [3000, 6000, 9000]
 	assert (rollover, misses) == (9000, 3)
@@ -131,15 +131,15 @@ def test_close_rule_properties(base, days, deposit, deduct):
 			deposit_kes=deposit,
 			deduct_from_deposit=deduct,
 		)
-		assert d["target_kes"] == base + rollover
-		assert d["shortfall_kes"] == max(0, base + rollover - collected)
-		assert d["target_met"] == (collected >= base + rollover)
-		assert 0 <= d["deposit_deducted_kes"] <= (max(0, deposit) if deduct else 0)
-		assert d["deposit_deducted_kes"] + d["rollover_kes"] == d["shortfall_kes"]
-		assert d["consecutive_misses"] == (0 if d["target_met"] else misses + 1)
-		deposit -= d["deposit_deducted_kes"]
-		assert deposit >= min(0, deposit + d["deposit_deducted_kes"])  # never pushed below zero
-		rollover, misses = d["rollover_kes"], d["consecutive_misses"]
+		assert d.target_kes == base + rollover
+		assert d.shortfall_kes == max(0, base + rollover - collected)
+		assert d.target_met == (collected >= base + rollover)
+		assert 0 <= d.deposit_deducted_kes <= (max(0, deposit) if deduct else 0)
+		assert d.deposit_deducted_kes + d.rollover_kes == d.shortfall_kes
+		assert d.consecutive_misses == (0 if d.target_met else misses + 1)
+		deposit -= d.deposit_deducted_kes
+		assert deposit >= min(0, deposit + d.deposit_deducted_kes)  # never pushed below zero
+		rollover, misses = d.rollover_kes, d.consecutive_misses
 
 
 def test_due_business_date_follows_the_close_time():
@@ -515,7 +515,7 @@ def test_runner_replay_close_replay_close_balances_to_the_shilling(db, db_url, d
 
 
 def test_corrections_after_a_missed_day_use_the_rolled_over_target(db, driver):
-	"""A target waiver after a close is measured against base + rollover (issue 5's credit notes)."""
+	"""A target waiver after a close is measured against base + rollover (credit notes)."""
 	from tuktuk_management.ledger import corrections
 	from tuktuk_management.ledger.postings import CorrectionRefused
 

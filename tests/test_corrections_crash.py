@@ -11,8 +11,8 @@ import pytest
 from tests.corrections_helpers import assert_books_clean, snapshot
 from tests.factories import c2b_body, make_driver, make_vehicle
 from tuktuk_management.ledger import allocation, c2b, corrections, journal
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)

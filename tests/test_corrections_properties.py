@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from tests.corrections_helpers import assert_books_clean, snapshot
 from tests.factories import c2b_body, make_driver, make_vehicle, set_settings
 from tuktuk_management.ledger import allocation, c2b, corrections, journal
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.postings import CorrectionRefused
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 DRIVERS = ("D000001", "D000002", "D000003")
 VEHICLES = ("TT001", "TT002")  # driven by D000001, D000002; D000003 drives nothing

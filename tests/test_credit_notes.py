@@ -12,9 +12,9 @@ from tests.corrections_helpers import Injected, assert_books_clean, balances, fa
 from tests.factories import c2b_body, make_driver, make_vehicle, set_settings
 from tuktuk_management.ledger import c2b, corrections
 from tuktuk_management.ledger.corrections import CreditNote
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.postings import CorrectionRefused
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 _names = itertools.count(1)
 LATER = datetime(2026, 11, 22, 9, 0, 0)
@@ -365,3 +365,15 @@ def test_failure_at_each_cancel_step_leaves_the_credit_note_posted(db, fleet, no
 	originals = [line[:4] for line in lines if not line[4]]
 	reversals = [(account, party, credit, debit) for account, party, debit, credit, rev in lines if rev]
 	assert sorted(reversals) == sorted(originals)  # each line reversed exactly once
+
+
+def test_a_pre_ledger_transaction_cannot_be_reversed(db, fleet, now):
+	"""A transaction recorded by the app this one replaced has no postings to reverse."""
+	outcome = pay(db, "TT001", 400, now)
+	db.sql("update `tabTukTuk Transaction` set pre_ledger = 1 where name = %s", (outcome.transaction,))
+	db.commit()
+	before = snapshot(db)
+	with pytest.raises(CorrectionRefused, match="recorded by the app this one replaced"):
+		submit(db, note(corrections.PAYMENT_REVERSAL, 100, transaction=outcome.transaction), now)
+	db.rollback()
+	assert snapshot(db) == before

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import c2b_body, ledger_sum, make_driver, make_vehicle, next_trans_id
+from tests.factories import c2b_body, ledger_sum, make_driver, make_vehicle, next_trans_id, set_settings
 from tuktuk_management.cli import handle_confirmation, site_now
 from tuktuk_management.ledger import c2b, figures
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.settings import at_miss_limit, load_settings
 from tuktuk_management.ledger.statement import (
 	StatementTooLong,
 	cached_balances_kes,
@@ -143,6 +143,19 @@ def test_miss_limit_counts_consecutive_misses(db, now):
 	today = figures.fleet_today(db, load_settings(db), now.date(), miss_limit=3)
 	assert today.drivers_at_miss_limit == 1
 	assert figures.fleet_today(db, load_settings(db), now.date(), miss_limit=4).drivers_at_miss_limit == 0
+
+
+def test_a_miss_limit_of_0_means_no_alert_on_the_desk_as_in_the_close(db, now):
+	"""One rule (settings.at_miss_limit): 0 turns the alert off, for the desk figures too (they
+	once counted every Active driver as at the limit, and the desk read 0 as 3)."""
+	make_vehicle(db, "TT001")
+	make_driver(db, "D000001", "TT001")
+	make_driver(db, "D000002", None)
+	db.sql("update `tabTukTuk Driver` set consecutive_misses = 5 where name = 'D000001'")
+	assert figures.fleet_today(db, load_settings(db), now.date(), miss_limit=0).drivers_at_miss_limit == 0
+	assert not at_miss_limit(5, 0) and at_miss_limit(3, 3) and not at_miss_limit(2, 3)
+	set_settings(db, miss_limit=0)
+	assert load_settings(db).miss_limit == 0
 
 
 def test_collections_by_day_and_by_driver_add_up(sample_day):

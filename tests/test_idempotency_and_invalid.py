@@ -13,9 +13,9 @@ from tests.factories import c2b_body, counts, driver_state, make_driver, make_ve
 from tuktuk_management.cli import handle_confirmation
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import pending_confirmations, process_logged_confirmation
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @pytest.fixture

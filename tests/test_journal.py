@@ -97,7 +97,7 @@ def test_parse_refuses_bad_bodies_with_reasons(db, fleet):
 	 ("true", True), ("1", True), ("yes", True), (None, False)],
 )  # fmt: skip
 def test_allow_overdraft_is_parsed_strictly(value, expected):
-	assert journal.parse_bool(value, "flag") is expected
+	assert journal.parse_flag(value, "flag") is expected
 
 
 def test_post_get_and_revert(db, fleet):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tuktuk_management.ledger.log_status import LogStatus
+from tuktuk_management.ledger.status import LogStatus
 
 DOCTYPE_JSON = (
 	Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	store_callback,
 )
-from tuktuk_management.ledger.log_status import LogStatus
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.ledger.messages import MessageStatus, load_message_settings
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings

@@ -14,10 +14,10 @@ from tests.factories import c2b_body, driver_state, make_driver, make_vehicle, r
 from tuktuk_management.daraja.client import DarajaClient
 from tuktuk_management.ledger import accounts, c2b, payouts
 from tuktuk_management.ledger.callback_log import store_callback
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
@@ -163,13 +163,13 @@ def test_payment_is_sent_then_paid_once(db, fleet, daraja):  # noqa: F811
 	assert daraja.b2c_requests[0]["Amount"] == 50
 	assert driver_state(db, "D000001")["payout_pending"] == 50  # not paid until the result says so
 	result = daraja.result_for(f"TTK-{name}")
-	assert deliver(db, result) == payouts.PROCESSED
+	assert deliver(db, result) == LogStatus.PROCESSED
 	row = payout(db, name)
 	assert (row["status"], row["receipt"], row["result_code"]) == (payouts.PAID, "SK00000001", "0")
 	assert driver_state(db, "D000001")["payout_pending"] == 0
 	# The same result again (Daraja redelivers): nothing changes.
 	ledger_rows = db.sql("select count(*) from `tabTukTuk Ledger Entry`")[0][0]
-	assert deliver(db, result) == payouts.DUPLICATE
+	assert deliver(db, result) == LogStatus.DUPLICATE
 	assert db.sql("select count(*) from `tabTukTuk Ledger Entry`")[0][0] == ledger_rows
 	# A second send of a Paid payout does nothing.
 	assert send(db, name, daraja).status == payouts.PAID and len(daraja.b2c_requests) == 1
@@ -181,7 +181,7 @@ def test_failure_keeps_the_share_payable_and_is_retried_with_a_new_id(db, fleet,
 	name = pay(db, "TT001", 100)
 	daraja.planned_failures[f"TTK-{name}"] = ("1", "The balance is insufficient for the transaction.")
 	send(db, name, daraja, clock)
-	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == payouts.PROCESSED
+	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == LogStatus.PROCESSED
 	row = payout(db, name)
 	assert (row["status"], row["result_code"], row["final_failure"]) == (payouts.FAILED, "1", 0)
 	assert row["next_attempt_at"] == NOW + timedelta(minutes=10)
@@ -197,7 +197,7 @@ def test_failure_keeps_the_share_payable_and_is_retried_with_a_new_id(db, fleet,
 	row = payout(db, name)
 	assert (row["originator_conversation_id"], row["attempts"]) == (f"TTK-{name}-2", 2)
 	# The late failure of attempt 1, redelivered, changes nothing now.
-	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == payouts.DUPLICATE
+	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == LogStatus.DUPLICATE
 	deliver(db, daraja.result_for(f"TTK-{name}-2"), clock=clock)
 	assert payout(db, name)["status"] == payouts.PAID
 	assert_paid_exactly_once(db, daraja)
@@ -282,7 +282,7 @@ def test_timeout_is_resolved_by_transaction_status_not_by_a_resend(db, fleet, da
 	clock = Clock()
 	name = pay(db, "TT001", 100)
 	send(db, name, daraja, clock)
-	assert deliver(db, daraja.timeout_for(f"TTK-{name}"), payouts.B2C_TIMEOUT, clock) == payouts.PROCESSED
+	assert deliver(db, daraja.timeout_for(f"TTK-{name}"), payouts.B2C_TIMEOUT, clock) == LogStatus.PROCESSED
 	assert payout(db, name)["status"] == payouts.UNKNOWN
 	assert payouts.in_flight_due(db, clock()) == []  # give a late result a chance first
 	clock.advance(minutes=6)
@@ -293,9 +293,9 @@ def test_timeout_is_resolved_by_transaction_status_not_by_a_resend(db, fleet, da
 	assert len(daraja.b2c_requests) == 1 and len(daraja.status_requests) == 1
 	assert daraja.status_requests[0]["OriginalConversationID"] == f"TTK-{name}"
 	(query,) = daraja.status_queries
-	assert deliver(db, daraja.status_result_for(query), clock=clock) == payouts.PROCESSED
+	assert deliver(db, daraja.status_result_for(query), clock=clock) == LogStatus.PROCESSED
 	assert payout(db, name)["status"] == payouts.PAID
-	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == payouts.DUPLICATE
+	assert deliver(db, daraja.result_for(f"TTK-{name}"), clock=clock) == LogStatus.DUPLICATE
 	assert_paid_exactly_once(db, daraja)
 
 
@@ -383,17 +383,17 @@ def test_forged_or_unknown_results_change_nothing(db, fleet, daraja):  # noqa: F
 	before = payout(db, name)
 	assert (
 		deliver(db, {"Result": {"ResultCode": 0, "OriginatorConversationID": "TTK-doesnotexi"}})
-		== payouts.INVALID
+		== LogStatus.INVALID
 	)
 	assert (
 		deliver(db, {"Result": {"ResultCode": 0, "OriginatorConversationID": "someone-else"}})
-		== payouts.INVALID
+		== LogStatus.INVALID
 	)
-	assert deliver(db, {"not": "a result"}) == payouts.INVALID
+	assert deliver(db, {"not": "a result"}) == LogStatus.INVALID
 	never_sent = pay(db, "TT002", 100)
 	forged = daraja.result_for(f"TTK-{name}")
 	forged["Result"]["OriginatorConversationID"] = f"TTK-{never_sent}"
-	assert deliver(db, forged) == payouts.CONFLICT  # a result for a request never made is not applied
+	assert deliver(db, forged) == LogStatus.CONFLICT  # a result for a request never made is not applied
 	assert payout(db, never_sent)["status"] == payouts.QUEUED
 	payouts.cancel_payout(db, never_sent, reason="test", user="manager@example.com", now=NOW)
 	db.commit()
@@ -483,7 +483,7 @@ def test_crash_while_applying_a_result_never_posts_twice(db, db_url, fleet, dara
 	(log, endpoint, body), *_ = payouts.pending_result_logs(db)
 	payouts.process_logged_result(db, log, body, endpoint=endpoint, now=NOW, settings=load_settings(db))
 	db.commit()
-	assert deliver(db, result) == payouts.DUPLICATE
+	assert deliver(db, result) == LogStatus.DUPLICATE
 	assert payout(db, name)["status"] == payouts.PAID
 	assert_paid_exactly_once(db, daraja)
 
@@ -498,7 +498,9 @@ def _deliver_worker(url, body, barrier):
 			db, log, text, endpoint=payouts.B2C_RESULT, now=NOW, settings=load_settings(db)
 		)
 		db.commit()
-	os._exit(0 if outcome.status == payouts.PROCESSED else 3 if outcome.status == payouts.DUPLICATE else 9)
+	os._exit(
+		0 if outcome.status == LogStatus.PROCESSED else 3 if outcome.status == LogStatus.DUPLICATE else 9
+	)
 
 
 def test_same_result_delivered_by_several_processes_posts_once(db, db_url, fleet, daraja):  # noqa: F811

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from tests.factories import c2b_body, driver_state, make_driver, make_vehicle, raw
 from tuktuk_management.ledger import c2b
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import split_payment
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 

@@ -14,8 +14,8 @@ import pytest
 from tests.factories import c2b_body, driver_state, ledger_sum, make_driver, make_vehicle
 from tuktuk_management.ledger import accounts, c2b, reconcile
 from tuktuk_management.ledger.flags import parse_bool
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 21, 12, 0)

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import counts, driver_state, make_driver
-from tuktuk_management.ledger.database import is_retryable, mariadb_errno, run_with_retry
+from tuktuk_management.ledger.database import affected_rows, is_retryable, mariadb_errno, run_with_retry
+from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
-from tuktuk_management.ledger.writer import (
-	DriverNotLocked,
-	LockedDrivers,
-	PostingLine,
-	UnbalancedVoucher,
-	lock_drivers,
-	post_voucher,
-)
+from tuktuk_management.ledger.writer import DriverNotLocked, PostingLine, UnbalancedVoucher, post_voucher
 from tuktuk_management.standalone.db import MariaDB
 
 
@@ -23,7 +17,9 @@ def test_unbalanced_voucher_is_refused_with_the_difference_and_writes_nothing(db
 	db.commit()
 	before = counts(db)
 	locked = lock_drivers(db, ["D000001"])
-	with pytest.raises(UnbalancedVoucher, match="difference 10 KES"):
+	with pytest.raises(
+		UnbalancedVoucher, match=r"^TukTuk Driver D000001 is not balanced: .*difference 10 KES"
+	):
 		post_voucher(
 			db,
 			voucher_type="TukTuk Driver",
@@ -174,3 +170,17 @@ def test_errno_found_through_frappe_style_wrapping():
 			raise QueryDeadlockError(inner) from inner
 	except QueryDeadlockError as wrapped:
 		assert mariadb_errno(wrapped) == 1213
+
+
+def test_affected_rows_is_part_of_the_database_protocol(db):
+	make_driver(db, "D000001")
+	make_driver(db, "D000002")
+	db.sql("update `tabTukTuk Driver` set consecutive_misses = 1 where name in ('D000001', 'D000002')")
+	assert db.affected_rows() == 2 == affected_rows(db)
+	db.sql("update `tabTukTuk Driver` set consecutive_misses = 1 where name = 'D000001'")
+	assert affected_rows(db) == 0  # the value did not change: MariaDB counts changed rows
+
+	class FrappeLike:  # frappe.db keeps the cursor of its last statement and has no method
+		_cursor = type("Cursor", (), {"rowcount": 3})()
+
+	assert affected_rows(FrappeLike()) == 3

@@ -7,6 +7,8 @@
     python -m tuktuk_management.cli close-day [--date YYYY-MM-DD]
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
     python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
+    python -m tuktuk_management.cli upgrade-check [--json]   # a database of the original app: exit 0/1/2
+    python -m tuktuk_management.cli upgrade                  # upgrade it (docs/upgrade.md)
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` and ``results`` handle each
 line exactly as the webhooks do after their token check, through the same routine
@@ -36,10 +38,11 @@ from tuktuk_management.ledger.callback_log import (
 	receive_logged,
 )
 from tuktuk_management.ledger.close import DAILY_CLOSE_DOCTYPE, close_day, due_business_date
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.standalone import upgrade
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -355,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 		"--fix", action="store_true", help="set drifted caches to their ledger sums (recorded)"
 	)
 	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
+	upgrade.add_commands(commands)
 	return parser
 
 
@@ -378,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
 			return cmd_balances(url)
 		if args.command == "close-day":
 			return cmd_close_day(url, args.date)
+		upgraded = upgrade.run(url, args)
+		if upgraded is not None:
+			return upgraded
 		return cmd_reconcile(url, fix=args.fix, driver=args.driver)
 	except Exception as exc:  # the runner's boundary: a clear one-line error, exit 2
 		print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), file=sys.stderr)

@@ -23,6 +23,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from tuktuk_management.ledger.flags import parse_bool
 from tuktuk_management.standalone.fleet import load_fixtures
 from tuktuk_management.stored_callbacks import receive_confirmation
 
@@ -31,19 +32,15 @@ DARAJA_TIMEZONE = "Africa/Nairobi"
 SOURCE_IP = "sample-replay"
 CALLBACKS_MAX = 10_000
 KES = "KES"
-TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes"), ("0", "false", "no", "")
 
 
-def parse_bool(value: bool | int | str) -> bool:
-	"""Strict boolean from the console: True/False, 1/0, "true"/"false", "1"/"0", "yes"/"no"."""
-	if isinstance(value, bool):
-		return value
-	word = str(value).strip().lower()
-	if word in TRUE_WORDS:
-		return True
-	if word in FALSE_WORDS:
-		return False
-	frappe.throw(_("Not a yes/no value: {0}").format(value))
+def console_bool(value: bool | int | str) -> bool:
+	"""A yes/no argument from the console, strictly (:func:`~tuktuk_management.ledger.flags.parse_bool`);
+	anything else is a ValidationError."""
+	try:
+		return parse_bool(value)
+	except ValueError:
+		frappe.throw(_("Not a yes/no value: {0}").format(value))
 
 
 def moved_to_today(raw_body: str, today: str) -> str:
@@ -77,7 +74,7 @@ def use_kenyan_shillings() -> bool:
 		).insert(ignore_permissions=True)
 	frappe.db.set_single_value("System Settings", "currency", KES)
 	frappe.db.set_default("currency", KES)
-	frappe.db.commit()
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- a bench execute helper: its own unit of work
 	frappe.clear_cache()
 	return True
 
@@ -85,13 +82,13 @@ def use_kenyan_shillings() -> bool:
 def load_sample_day(as_today: bool | int | str = True) -> dict:
 	"""Load the sample fleet (once) and replay the sample day; returns ``{"loaded": {doctype:
 	count} or None, "currency_set": bool, "statuses": {callback log status: count}}``. Commits."""
-	as_today = parse_bool(as_today)
+	as_today = console_bool(as_today)
 	currency_set = use_kenyan_shillings()
 	loaded = None
 	if not frappe.db.exists("TukTuk Vehicle", "TT001"):
 		documents = json.loads((SAMPLES / "fleet.json").read_text(encoding="utf-8"))
 		loaded = load_fixtures(frappe.db, documents, now=now_datetime())
-		frappe.db.commit()
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the fleet is kept before the replay commits per callback
 		frappe.clear_cache(doctype="TukTuk Settings")
 	today = datetime.now(ZoneInfo(DARAJA_TIMEZONE)).strftime("%Y%m%d")
 	lines = [

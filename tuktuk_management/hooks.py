@@ -62,3 +62,9 @@ has_permission = {
 # ----
 # The desk's part of the driver form (target progress, balances, latest payments, statement).
 doctype_js = {"TukTuk Driver": "public/js/tuktuk_driver_desk.js"}
+
+# Upgrade from the original app
+# -----------------------------
+# A desk warning for managers while the original's token-less callback URLs are accepted.
+boot_session = "tuktuk_management.legacy_desk.boot_session"
+app_include_js = ["/assets/tuktuk_management/js/legacy_callback_warning.js"]

@@ -7,9 +7,10 @@ import secrets
 import frappe
 
 from tuktuk_management import roles
+from tuktuk_management.ledger import doctypes
 
 ROLES = roles.ALL
-SETTINGS_DOCTYPE = "TukTuk Settings"
+SETTINGS_DOCTYPE = doctypes.SETTINGS
 CALLBACK_TOKEN_BYTES = 32
 
 

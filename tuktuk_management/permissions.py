@@ -12,8 +12,9 @@ from __future__ import annotations
 import frappe
 
 from tuktuk_management import roles
+from tuktuk_management.ledger import doctypes
 
-DRIVER_DOCTYPE = "TukTuk Driver"
+DRIVER_DOCTYPE = doctypes.DRIVER
 # DocType -> the column naming the driver a row belongs to.
 DRIVER_COLUMN = {
 	"TukTuk Driver": "name",

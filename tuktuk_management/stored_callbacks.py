@@ -19,7 +19,7 @@ import frappe
 from frappe.utils import now_datetime
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import c2b, payouts
+from tuktuk_management.ledger import c2b, doctypes, payouts
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	Logged,
@@ -27,11 +27,11 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	receive_logged,
 )
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.tasks import enqueue_message_job, enqueue_payout_job
 
-LOG_DOCTYPE = "TukTuk Callback Log"
+LOG_DOCTYPE = doctypes.CALLBACK_LOG
 C2B_FAILED_TITLE = "TukTuk C2B processing failed"
 C2B_CONFLICT_TITLE = "TukTuk C2B TransID conflict"
 B2C_FAILED_TITLE = "TukTuk B2C result processing failed"
@@ -49,7 +49,12 @@ class ConfirmationResult:
 
 
 def receive_confirmation(
-	raw_body: bytes | str, *, source_ip: str, settings: LedgerSettings | None = None, commit: bool = True
+	raw_body: bytes | str,
+	*,
+	source_ip: str,
+	settings: LedgerSettings | None = None,
+	commit: bool = True,
+	legacy_url: str | None = None,
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
@@ -64,6 +69,7 @@ def receive_confirmation(
 		raw_body,
 		source_ip,
 		lambda log, now: apply_confirmation_log(log, raw_body, settings=settings, now=now, commit=commit),
+		legacy_url,
 	)
 	return ConfirmationResult(logged.log, logged.status, _transaction(logged), models.confirmation_ack())
 
@@ -89,9 +95,14 @@ def apply_confirmation_log(
 
 
 def _receive(
-	endpoint: str, stored_body: bytes | str, source_ip: str, apply: Callable[[str, datetime], Logged]
+	endpoint: str,
+	stored_body: bytes | str,
+	source_ip: str,
+	apply: Callable[[str, datetime], Logged],
+	legacy_url: str | None = None,
 ) -> Logged:
-	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body."""
+	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body;
+	``legacy_url``: the original app's URL the call arrived at (recorded on the log)."""
 	now = now_datetime()
 	return receive_logged(
 		frappe.db,
@@ -100,6 +111,7 @@ def _receive(
 		received_at=now,
 		source_ip=source_ip,
 		apply=lambda log: apply(log, now),
+		legacy_url=legacy_url,
 	)
 
 
@@ -135,6 +147,7 @@ def receive_result(
 	endpoint: str,
 	source_ip: str,
 	settings: LedgerSettings,
+	legacy_url: str | None = None,
 ) -> Logged[payouts.PayoutOutcome]:
 	"""Store a B2C result/timeout body (``stored_body``, committed), apply ``raw_body`` under the
 	payout row lock, mark its log and commit."""
@@ -143,6 +156,7 @@ def receive_result(
 		stored_body,
 		source_ip,
 		lambda log, now: apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now),
+		legacy_url,
 	)
 
 
@@ -166,7 +180,7 @@ def apply_result_log(
 def _result_applied(log: str, outcome: payouts.PayoutOutcome) -> None:
 	if outcome.changed and outcome.payout:
 		_queue_payout_message(outcome.payout)
-	if outcome.status == payouts.CONFLICT:
+	if outcome.status == LogStatus.CONFLICT:
 		message = (
 			f"Payout {outcome.payout} (callback log {log}): {outcome.reason}. Check the M-Pesa statement."
 		)

@@ -123,10 +123,10 @@ def close_day_chunk(business_date: str, after: str = "") -> dict:
 			title="TukTuk daily close failed",
 			message="\n".join(f"{e['driver']}: {e['error']}" for e in summary.errors),
 		)
-		frappe.db.commit()  # nosemgrep: keep the error log
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- keep the error log
 	if not summary.done:
 		_enqueue_close_chunk(business_date, after=summary.last_driver)
-		frappe.db.commit()  # nosemgrep: enqueue_after_commit fires on commit
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- enqueue_after_commit fires on commit
 		return summary.as_dict()
 	if not summary.errors:
 		frappe.cache().delete_value(key)
@@ -136,7 +136,7 @@ def close_day_chunk(business_date: str, after: str = "") -> dict:
 	if not frappe.cache().get_value(alert_key, expires=True):
 		frappe.cache().set_value(alert_key, 1, expires_in_sec=MISS_ALERT_TTL_S)
 		send_miss_limit_alert(business_date, miss_limit_drivers(frappe.db, day, settings.miss_limit))
-		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the alert's Email Queue rows and notifications
 	return summary.as_dict()
 
 

@@ -17,8 +17,9 @@ marked Duplicate and changes nothing.
 
 from __future__ import annotations
 
-import frappe
 from werkzeug.wrappers import Response
+
+import frappe
 
 from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja.b2c import callback_ack
@@ -36,18 +37,20 @@ def result(token: str | None = None) -> Response:
 	"Accepted"}`` whatever the outcome (Invalid, Duplicate, Conflict and failures are on the
 	callback log), or 403 for a refused caller.
 	"""
-	return _callback_response(payouts.B2C_RESULT, token)
+	return respond(payouts.B2C_RESULT, token)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def timeout(token: str | None = None) -> Response:
 	"""Daraja B2C ``QueueTimeOutURL``: the request timed out in Daraja's queue; the payout becomes
 	Unknown and is resolved by a Transaction Status query (never by a blind resend)."""
-	return _callback_response(payouts.B2C_TIMEOUT, token)
+	return respond(payouts.B2C_TIMEOUT, token)
 
 
-def _callback_response(endpoint: str, token: str | None) -> Response:
-	call = accept_call(endpoint, token, FORBIDDEN_REPLY)
+def respond(endpoint: str, token: str | None, *, legacy_url: str = "") -> Response:
+	"""Check the caller, store, apply, acknowledge; ``legacy_url``: the original app's URL of an
+	alias call (no token; accepted only while TukTuk Settings allows legacy callback URLs)."""
+	call = accept_call(endpoint, token, FORBIDDEN_REPLY, legacy_url=legacy_url)
 	if call.refused:
 		return call.refused
 	receive_result(
@@ -56,5 +59,6 @@ def _callback_response(endpoint: str, token: str | None) -> Response:
 		endpoint=endpoint,
 		source_ip=call.source_ip,
 		settings=call.settings,
+		legacy_url=legacy_url or None,
 	)
 	return json_response(callback_ack())

@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
-from werkzeug.wrappers import Response
 
 from tuktuk_management.api.callbacks import accept_call, json_response, truncated
 from tuktuk_management.daraja import models
@@ -31,8 +32,8 @@ from tuktuk_management.ledger.callback_log import (
 	mark_callback,
 	receive_logged,
 )
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.stored_callbacks import log_callback_error, receive_confirmation
 
 VALIDATION_FAILED_TITLE = "TukTuk C2B validation failed"
@@ -49,10 +50,7 @@ def validation(token: str | None = None) -> Response:
 	token: the ``token`` query parameter of the registered URL. Returns 200 with
 	``{"ResultCode", "ResultDesc"}`` at the top level, or 403 for a refused caller.
 	"""
-	call = accept_call(C2B_VALIDATION, token, FORBIDDEN_REPLY[C2B_VALIDATION])
-	if call.refused:
-		return call.refused
-	return json_response(_decide_validation(call.raw_body, call.source_ip, call.settings))
+	return respond_validation(token)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -63,12 +61,30 @@ def confirmation(token: str | None = None) -> Response:
 	``{"ResultCode": 0, "ResultDesc": "Success"}`` whatever the outcome (Invalid, Duplicate,
 	Conflict and failures are stored on the callback log), or 403 for a refused caller.
 	"""
-	call = accept_call(C2B_CONFIRMATION, token, FORBIDDEN_REPLY[C2B_CONFIRMATION])
+	return respond_confirmation(token)
+
+
+def respond_validation(token: str | None, *, legacy_url: str = "") -> Response:
+	"""The validation endpoint's whole work; ``legacy_url`` for the original app's alias URLs
+	(no token; see :func:`tuktuk_management.api.callbacks.accept_call`)."""
+	call = accept_call(C2B_VALIDATION, token, FORBIDDEN_REPLY[C2B_VALIDATION], legacy_url=legacy_url)
+	if call.refused:
+		return call.refused
+	return json_response(_decide_validation(call.raw_body, call.source_ip, call.settings, legacy_url))
+
+
+def respond_confirmation(token: str | None, *, legacy_url: str = "") -> Response:
+	"""The confirmation endpoint's whole work; ``legacy_url`` as for :func:`respond_validation`."""
+	call = accept_call(C2B_CONFIRMATION, token, FORBIDDEN_REPLY[C2B_CONFIRMATION], legacy_url=legacy_url)
 	if call.refused:
 		return call.refused
 	# The request's end commits the payment (Frappe commits every POST): no commit of our own.
 	result = receive_confirmation(
-		call.raw_body, source_ip=call.source_ip, settings=call.settings, commit=False
+		call.raw_body,
+		source_ip=call.source_ip,
+		settings=call.settings,
+		commit=False,
+		legacy_url=legacy_url or None,
 	)
 	return json_response(result.reply)
 
@@ -81,7 +97,9 @@ class _Decision:
 	code: str
 
 
-def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings) -> dict:
+def _decide_validation(
+	raw_body: bytes, source_ip: str, settings: LedgerSettings, legacy_url: str = ""
+) -> dict:
 	"""Store the validation call (committed), decide with the core, mark the log; the reply body."""
 	now = now_datetime()
 	logged = receive_logged(
@@ -97,6 +115,7 @@ def _decide_validation(raw_body: bytes, source_ip: str, settings: LedgerSettings
 			now=now,
 			on_failed=lambda log, exc: log_callback_error(log, exc, title=VALIDATION_FAILED_TITLE),
 		),
+		legacy_url=legacy_url or None,
 	)
 	# A failed decision: we cannot vouch for the payment, so reject it (the money does not move).
 	return models.validation_reply(logged.outcome.code if logged.outcome else models.OTHER_ERROR)

@@ -14,15 +14,17 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
-from werkzeug.wrappers import Response
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger.callback_log import store_callback
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, LedgerSettings, ip_allowed, load_settings
+from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.legacy import callbacks as legacy_callbacks
 
 HTTP_OK = 200
 HTTP_FORBIDDEN = 403
@@ -39,16 +41,21 @@ class Call:
 	refused: Response | None = None
 
 
-def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call:
+def accept_call(endpoint: str, token: str | None, forbidden_reply: dict, *, legacy_url: str = "") -> Call:
 	"""Read the request and check its caller; a refused call is stored Rejected and committed.
 
 	endpoint: the TukTuk Callback Log endpoint. token: the whitelisted method's ``token``
-	argument. forbidden_reply: the body of the 403 reply.
+	argument. forbidden_reply: the body of the 403 reply. legacy_url: set for a call at one of
+	the original app's URLs, which carry no token: allowed only while TukTuk Settings accepts
+	legacy callback URLs, then checked against the IP allowlist, and recorded on its log.
 	"""
 	raw_body = frappe.request.get_data(cache=True)
 	source_ip = frappe.local.request_ip or ""
 	settings = load_settings(frappe.db)
-	refusal = refusal_of(supplied_token(token), source_ip, settings)
+	if legacy_url:
+		refusal = legacy_refusal(source_ip, settings)
+	else:
+		refusal = refusal_of(supplied_token(token), source_ip, settings)
 	if not refusal:
 		return Call(raw_body, source_ip, settings)
 	store_callback(
@@ -59,8 +66,9 @@ def accept_call(endpoint: str, token: str | None, forbidden_reply: dict) -> Call
 		source_ip=source_ip,
 		status=LogStatus.REJECTED,
 		error=refusal,
+		legacy_url=legacy_url or None,
 	)
-	frappe.db.commit()  # the refused call is on record; nothing else happens
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the refused call is on record; nothing else happens
 	return Call(raw_body, source_ip, settings, json_response(forbidden_reply, HTTP_FORBIDDEN))
 
 
@@ -79,6 +87,18 @@ def refusal_of(supplied: str, source_ip: str, settings: LedgerSettings) -> str:
 		return "no callback token is configured in TukTuk Settings"
 	if not hmac.compare_digest(supplied.encode("utf-8"), expected.encode("utf-8")):
 		return "missing or wrong token"
+	return ip_refusal(source_ip, settings)
+
+
+def legacy_refusal(source_ip: str, settings: LedgerSettings) -> str:
+	"""Why a call at one of the original app's URLs is refused ("" if allowed): the switch, then the IP."""
+	if not legacy_callbacks.legacy_urls_accepted(frappe.db):
+		return legacy_callbacks.TURNED_OFF
+	return ip_refusal(source_ip, settings)
+
+
+def ip_refusal(source_ip: str, settings: LedgerSettings) -> str:
+	"""Why the caller's address is refused ("" if allowed by the optional allowlist)."""
 	try:
 		allowed = ip_allowed(source_ip, settings.allowed_callback_ips)
 	except ValueError:

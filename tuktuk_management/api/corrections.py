@@ -1,4 +1,4 @@
-"""Allocation of unallocated payments and entry of missed payments, for managers (issue 5).
+"""Allocation of unallocated payments and entry of missed payments, for managers.
 
     POST /api/method/tuktuk_management.api.corrections.allocate_payment
          {"transaction": "<TransID>", "driver": "D000123"}   or   {"transaction": ..., "vehicle": "TT-7"}
@@ -20,10 +20,10 @@ from frappe.utils import now_datetime
 from tuktuk_management import roles
 from tuktuk_management.ledger import allocation, c2b
 from tuktuk_management.ledger.database import run_with_retry
-from tuktuk_management.ledger.log_status import LogStatus
 from tuktuk_management.ledger.money import NotWholeShillings, to_kes
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.status import LogStatus
 
 
 @frappe.whitelist(methods=["POST"])

@@ -64,21 +64,14 @@ def method_exists(dotted_path: str) -> bool:
 
 
 def miss_limit() -> int:
-	"""TukTuk Settings ``miss_limit`` (consecutive missed days before an alert), default 3."""
-	value = frappe.db.sql(
-		"select value from `tabSingles` where doctype = 'TukTuk Settings' and field = 'miss_limit'"
-	)
-	try:
-		limit = int(value[0][0]) if value and value[0][0] not in (None, "") else figures.DEFAULT_MISS_LIMIT
-	except ValueError:
-		limit = figures.DEFAULT_MISS_LIMIT
-	return limit if limit > 0 else figures.DEFAULT_MISS_LIMIT
+	"""TukTuk Settings ``miss_limit`` (consecutive missed days before an alert; default 3, 0 = no
+	alert), read as the core reads it (:func:`~tuktuk_management.ledger.settings.load_settings`)."""
+	return load_settings(frappe.db).miss_limit
 
 
 def fleet_today() -> figures.FleetToday:
-	return figures.fleet_today(
-		frappe.db, load_settings(frappe.db), getdate(nowdate()), miss_limit=miss_limit()
-	)
+	settings = load_settings(frappe.db)
+	return figures.fleet_today(frappe.db, settings, getdate(nowdate()), miss_limit=settings.miss_limit)
 
 
 @frappe.whitelist()
@@ -160,6 +153,8 @@ def drivers_at_miss_limit(filters: str | dict | list | None = None) -> dict:
 	frappe.only_for(roles.DESK_READERS)
 	check_roles(roles.DESK_READERS)
 	limit = miss_limit()
+	if limit <= 0:  # no alert: nobody is at the limit
+		return {"value": 0, "fieldtype": "Int", "route": ["List", "TukTuk Driver"]}
 	return _driver_card(
 		fleet_today().drivers_at_miss_limit, {"status": "Active", "consecutive_misses": [">=", limit]}
 	)

@@ -1,4 +1,4 @@
-"""Manual journal API for accountants (issue 5): validate, post, get, revert.
+"""Manual journal API for accountants: validate, post, get, revert.
 
     POST /api/method/tuktuk_management.api.journal.validate_journal   (dry run)
     POST /api/method/tuktuk_management.api.journal.post_journal

@@ -22,10 +22,10 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from tuktuk_management import roles
-from tuktuk_management.ledger import payouts
+from tuktuk_management.ledger import doctypes, payouts
 from tuktuk_management.tasks import NOT_CONFIGURED, daraja_client, enqueue_payout_job, send_payout_job
 
-PAYOUT_DOCTYPE = "TukTuk Payout"
+PAYOUT_DOCTYPE = doctypes.PAYOUT
 RETRY_MODES = {
 	payouts.QUEUED: "send",
 	payouts.FAILED: "retry",

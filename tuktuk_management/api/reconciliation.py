@@ -76,7 +76,7 @@ def execute_reconciliation(
 			on_progress=on_progress,
 		)
 		# Unit-of-work boundary: the fixes and their run record are kept even if alerting fails.
-		frappe.db.commit()  # nosemgrep
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit
 	except Exception as exc:
 		frappe.db.rollback()
 		result = reconcile.record_error_run(
@@ -89,11 +89,11 @@ def execute_reconciliation(
 			user=frappe.session.user,
 		)
 		frappe.log_error(title=ERROR_TITLE, message=frappe.get_traceback())
-		frappe.db.commit()  # nosemgrep: the Error run is the record of the failure
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the Error run is the record of the failure
 		return result
 	if alert and result.status != reconcile.CLEAN:
 		send_drift_alert(result)
-		frappe.db.commit()  # nosemgrep: the alert's Email Queue rows and notifications
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the alert's Email Queue rows and notifications
 	return result
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
+
 from frappe.commands import get_site, pass_context
+
+from tuktuk_management.commands.upgrade import tuktuk_register_urls, tuktuk_upgrade_check
 
 
 @click.command("tuktuk-reconcile")
@@ -79,4 +82,4 @@ def tuktuk_reconcile(context, fix: bool = False, driver: str | None = None):
 	sys.exit(code)
 
 
-commands = [tuktuk_reconcile]
+commands = [tuktuk_reconcile, tuktuk_upgrade_check, tuktuk_register_urls]

@@ -5,15 +5,8 @@ tests point ``base_url`` at a local stand-in. Every call has a bounded timeout a
 number of attempts; a retried POST sends the same body, so a B2C retry reuses its
 ``OriginatorConversationID`` and Daraja refuses it as a duplicate if the first one got through.
 
-Errors (all :class:`DarajaError`):
-
-- :class:`DarajaAuthError`: OAuth refused (wrong consumer key/secret) — nothing was sent.
-- :class:`DarajaRejected`: Daraja answered and refused the request (``errorCode`` or a
-  non-zero ``ResponseCode``) — nothing will be paid for this request.
-- :class:`DuplicateOriginatorConversationID`: Daraja already has a request with this id
-  (``500.002.1001``) — the earlier request was accepted; wait for its result.
-- :class:`DarajaOutcomeUnknown`: timeouts, connection errors, 5xx without a Daraja error —
-  the request may or may not have reached Daraja.
+Errors are the :class:`DarajaError` family of :mod:`tuktuk_management.daraja.errors` (with the
+reply type :class:`Accepted`), so the ledger core can name them without importing ``requests``.
 """
 
 from __future__ import annotations
@@ -26,6 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from tuktuk_management.daraja.errors import (
+	Accepted,
+	DarajaAuthError,
+	DarajaError,
+	DarajaOutcomeUnknown,
+	DarajaRejected,
+	DuplicateOriginatorConversationID,
+	normalize_msisdn,
+)
 
 SANDBOX_BASE_URL = "https://sandbox.safaricom.co.ke"
 PRODUCTION_BASE_URL = "https://api.safaricom.co.ke"
@@ -49,33 +52,6 @@ TOKEN_EXPIRY_MARGIN_S = 60
 AMOUNT_KES_MAX = 250_000  # M-Pesa's per-transaction limit
 REMARKS_CHARS_MAX = 100
 RETRY_HTTP_STATUSES = frozenset({429})  # and every 5xx
-
-
-class DarajaError(Exception):
-	"""A Daraja call that did not succeed. ``code``/``description`` come from Daraja's reply
-	(``errorCode``/``errorMessage`` or ``ResponseCode``/``ResponseDescription``) when it gave one."""
-
-	def __init__(self, description: str, *, code: str = "", http_status: int | None = None):
-		super().__init__(f"{code}: {description}" if code else description)
-		self.code = code
-		self.description = description
-		self.http_status = http_status
-
-
-class DarajaAuthError(DarajaError):
-	"""OAuth token request refused (consumer key/secret wrong or app not allowed)."""
-
-
-class DarajaRejected(DarajaError):
-	"""Daraja answered and refused the request: nothing will happen for it."""
-
-
-class DuplicateOriginatorConversationID(DarajaError):
-	"""Daraja already accepted a request with this OriginatorConversationID (not a failure)."""
-
-
-class DarajaOutcomeUnknown(DarajaError):
-	"""No usable answer (timeout, connection error, 5xx): the request may have reached Daraja."""
 
 
 @dataclass(frozen=True)
@@ -109,18 +85,6 @@ class DarajaConfig:
 		return BASE_URLS[self.environment]
 
 
-@dataclass(frozen=True)
-class Accepted:
-	"""Daraja's synchronous acceptance: ``ConversationID``, ``OriginatorConversationID``,
-	``ResponseCode`` ("0") and ``ResponseDescription``. The outcome comes later as a result
-	callback."""
-
-	conversation_id: str
-	originator_conversation_id: str
-	response_code: str
-	response_description: str
-
-
 # OAuth tokens per (base URL, consumer key), shared by every client in the process (an RQ worker
 # sends many payouts): {key: (token, expires_at_monotonic_s)}.
 _TOKENS: dict[tuple[str, str], tuple[str, float]] = {}
@@ -130,22 +94,6 @@ _TOKENS_LOCK = threading.Lock()
 def clear_token_cache() -> None:
 	with _TOKENS_LOCK:
 		_TOKENS.clear()
-
-
-def normalize_msisdn(value: str | None) -> str:
-	"""A Kenyan mobile number as Daraja wants ``PartyB``: ``2547XXXXXXXX`` / ``2541XXXXXXXX``.
-
-	Accepts ``07..``, ``01..``, ``+254..``, ``254..`` with spaces or dashes. Raises ValueError
-	for anything else.
-	"""
-	digits = "".join(ch for ch in (value or "") if ch.isdigit())
-	if digits.startswith("0") and len(digits) == 10:
-		digits = "254" + digits[1:]
-	elif len(digits) == 9 and digits[0] in "71":
-		digits = "254" + digits
-	if not (len(digits) == 12 and digits.startswith("254") and digits[3] in "71"):
-		raise ValueError("not a Kenyan mobile number (expected 07XXXXXXXX, 01XXXXXXXX or 2547XXXXXXXX)")
-	return digits
 
 
 class DarajaClient:

@@ -6,12 +6,14 @@ and each is cached on ``tabTukTuk Driver``. Company accounts have no party.
 
 from __future__ import annotations
 
-DRIVER_DOCTYPE = "TukTuk Driver"
-TRANSACTION_DOCTYPE = "TukTuk Transaction"
-PAYOUT_DOCTYPE = "TukTuk Payout"  # voucher of a Paid payout: payable -> b2c
-CREDIT_NOTE_DOCTYPE = "TukTuk Credit Note"
-JOURNAL_DOCTYPE = "TukTuk Journal"
-DAILY_CLOSE_DOCTYPE = "TukTuk Daily Close"
+from tuktuk_management.ledger import doctypes
+
+DRIVER_DOCTYPE = doctypes.DRIVER
+TRANSACTION_DOCTYPE = doctypes.TRANSACTION
+PAYOUT_DOCTYPE = doctypes.PAYOUT  # voucher of a Paid payout: payable -> b2c
+CREDIT_NOTE_DOCTYPE = doctypes.CREDIT_NOTE
+JOURNAL_DOCTYPE = doctypes.JOURNAL
+DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
 # Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
 VOUCHER_DOCTYPES = (
 	TRANSACTION_DOCTYPE,

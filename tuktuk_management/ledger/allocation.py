@@ -1,4 +1,4 @@
-"""Unallocated payments (issue 5): allocate suspense money to a driver, record missed payments.
+"""Unallocated payments: allocate suspense money to a driver, record missed payments.
 
 A payment M-Pesa could not route (unknown account, vehicle without an active driver, inactive
 driver) sits in suspense (``paybill → suspense``) as a TukTuk Transaction with payment status
@@ -19,14 +19,17 @@ from datetime import datetime
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts, c2b
 from tuktuk_management.ledger.database import Database, in_savepoint
+from tuktuk_management.ledger.drivers import lock_drivers
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.payouts.state import queue_payout
 from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import Split, effective_target_kes
-from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
+from tuktuk_management.ledger.status import PaymentStatus
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
-ALLOCATED = "Allocated"
-UNALLOCATED = "Unallocated"
+ALLOCATED = PaymentStatus.ALLOCATED
+UNALLOCATED = PaymentStatus.UNALLOCATED
 SAVEPOINT = "tuktuk_allocation"
 
 
@@ -118,21 +121,7 @@ def _allocate(
 		raise CorrectionRefused(
 			f"Driver {driver} is {row.status or 'not active'}; only an active driver receives payments."
 		)
-	payments = db.sql(
-		"""select name, amount, payment_status, bill_ref_number, driver, allocated_at
-		from `tabTukTuk Transaction` where name = %s for update""",
-		(transaction,),
-		as_dict=True,
-	)
-	if not payments:
-		raise NotFound(f"Transaction {transaction} does not exist.")
-	payment = payments[0]
-	if payment["payment_status"] != UNALLOCATED:
-		to_whom = f" to driver {payment['driver']}" if payment["driver"] else ""
-		raise AlreadyAllocated(
-			f"Transaction {transaction} is {payment['payment_status']}{to_whom}, not in suspense; "
-			"it was not allocated again."
-		)
+	payment = _lock_unallocated_payment(db, transaction)
 	amount_kes = to_kes(payment["amount"])
 	sunny_id = db.sql("select sunny_id from `tabTukTuk Driver` where name = %s", (driver,))[0][0]
 	account = (payment["bill_ref_number"] or "").strip().upper()
@@ -156,10 +145,47 @@ def _allocate(
 	payout = None
 	# As for a payment routed here (ledger/c2b.py): with instant payouts off the share stays payable.
 	if split.driver_share_kes and settings.instant_payouts_enabled:
-		payout = c2b.queue_payout(
+		payout = queue_payout(
 			db, driver=driver, amount_kes=split.driver_share_kes, transaction=transaction, now=now, user=user
 		)
 		step("payout_queued")
+	_mark_allocated(db, transaction, driver, kind, split, tuktuk=row.assigned_tuktuk, now=now, user=user)
+	step("transaction_updated")
+	return Allocation(transaction, driver, kind, split, payout)
+
+
+def _lock_unallocated_payment(db: Database, transaction: str) -> dict:
+	"""The payment row, locked ``FOR UPDATE``; refused unless it is still in suspense."""
+	payments = db.sql(
+		"""select name, amount, payment_status, bill_ref_number, driver, allocated_at
+		from `tabTukTuk Transaction` where name = %s for update""",
+		(transaction,),
+		as_dict=True,
+	)
+	if not payments:
+		raise NotFound(f"Transaction {transaction} does not exist.")
+	payment = payments[0]
+	if payment["payment_status"] != UNALLOCATED:
+		to_whom = f" to driver {payment['driver']}" if payment["driver"] else ""
+		raise AlreadyAllocated(
+			f"Transaction {transaction} is {payment['payment_status']}{to_whom}, not in suspense; "
+			"it was not allocated again."
+		)
+	return payment
+
+
+def _mark_allocated(
+	db: Database,
+	transaction: str,
+	driver: str,
+	kind: str,
+	split: Split,
+	*,
+	tuktuk: str | None,
+	now: datetime,
+	user: str,
+) -> None:
+	"""Record the allocation on the payment row: driver, vehicle (a Payment's), split, who and when."""
 	db.sql(
 		"""update `tabTukTuk Transaction` set payment_status = %s, transaction_type = %s, driver = %s,
 		tuktuk = coalesce(%s, tuktuk), target_contribution = %s, driver_share = %s, deposit_contribution = %s,
@@ -168,7 +194,7 @@ def _allocate(
 			ALLOCATED,
 			kind,
 			driver,
-			row.assigned_tuktuk if kind == c2b.PAYMENT else None,
+			tuktuk if kind == c2b.PAYMENT else None,
 			split.target_contribution_kes,
 			split.driver_share_kes,
 			split.deposit_contribution_kes,
@@ -179,8 +205,6 @@ def _allocate(
 			transaction,
 		),
 	)
-	step("transaction_updated")
-	return Allocation(transaction, driver, kind, split, payout)
 
 
 def record_missed_payment(

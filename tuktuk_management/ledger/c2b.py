@@ -12,42 +12,39 @@ error rolls back to the call's own savepoint, so the caller's earlier work is un
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts, messages
+from tuktuk_management.ledger.c2b_routing import (  # routing names stay importable from here
+	PAYMENT,
+	REPAYMENT,
+	SUSPENSE_ROUTE,
+	LookUp,
+	Route,
+	look_up,
+	resolve_route,
+	split_credit_lines,
+	split_for,
+)
 from tuktuk_management.ledger.database import Database, is_duplicate_entry
-from tuktuk_management.ledger.log_status import LogStatus
+from tuktuk_management.ledger.drivers import (
+	DriverRow,
+	LockedDrivers,
+	lock_drivers,
+)
 from tuktuk_management.ledger.money import to_kes
-from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.payouts.state import queue_payout
+from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import (
 	Split,
-	effective_fare_percentage,
 	effective_target_kes,
-	split_payment,
-	split_repayment,
 )
-from tuktuk_management.ledger.writer import (
-	DRIVER_LOCK_COLUMNS,
-	DriverRow,
-	LockedDrivers,
-	PostingLine,
-	driver_row,
-	lock_drivers,
-	new_name,
-	post_voucher,
-)
-
-SUNNY_ID_PATTERN = re.compile(r"^D\d{6}$")
-
-
-PAYMENT = "Payment"
-REPAYMENT = "Repayment"
-SUSPENSE_ROUTE = "Unallocated"  # TukTuk Transaction.transaction_type of money posted to suspense
+from tuktuk_management.ledger.status import LogStatus, PaymentStatus
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 SAVEPOINT = "tuktuk_c2b"
 
@@ -68,26 +65,6 @@ _TRANSACTION_COLUMNS = (
 	"unallocated_reason",
 )
 _INSERT_TRANSACTION = insert_statement("TukTuk Transaction", _TRANSACTION_COLUMNS)
-_PAYOUT_COLUMNS = (
-	"driver",
-	"amount",
-	"status",
-	"transaction",
-	"originator_conversation_id",
-	"queued_at",
-	"attempts",
-)
-_INSERT_PAYOUT = insert_statement("TukTuk Payout", _PAYOUT_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Route:
-	"""Where a payment goes: ``kind`` is Payment, Repayment or Unallocated (with ``reason``)."""
-
-	kind: str
-	driver: str | None = None
-	tuktuk: str | None = None
-	reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,86 +84,6 @@ class C2BOutcome:
 	reason: str = ""
 	already_handled: bool = False
 	message: str | None = None  # the idempotency key of the receipt queued with it (SMS)
-
-
-def resolve_route(db: Database, account_reference: str) -> Route:
-	"""Route a ``BillRefNumber`` (already trimmed and upper-cased) without taking locks.
-
-	A Sunny ID (``D`` + six digits) of an Active driver is a repayment; a vehicle's
-	``mpesa_account`` is a payment to the one Active driver assigned to it; anything else is
-	unallocated (suspense) with the reason.
-	"""
-	return _look_up(db, account_reference).route
-
-
-_DRIVER_SELECT = ", ".join(f"d.`{column}`" for column in DRIVER_LOCK_COLUMNS)
-# One UNION ALL, every part as wide as the vehicle part: a tag, the vehicle, the driver's columns.
-_EXISTING_PART = (
-	"select 'existing', t.name, t.amount, t.bill_ref_number, t.driver"
-	+ ", null" * (len(DRIVER_LOCK_COLUMNS) - 3)
-	+ " from `tabTukTuk Transaction` t where t.name = %s"
-)
-_SUNNY_ID_PART = f"select 'driver', null, {_DRIVER_SELECT} from `tabTukTuk Driver` d where d.sunny_id = %s"
-_VEHICLE_PART = f"""select 'vehicle', v.name, {_DRIVER_SELECT} from `tabTukTuk Vehicle` v
-	left join `tabTukTuk Driver` d on d.assigned_tuktuk = v.name and d.status = 'Active'
-	where v.mpesa_account = %s"""
-
-
-@dataclass(frozen=True)
-class _LookUp:
-	"""What one query found for a payment: an earlier transaction with its TransID (name, amount,
-	bill_ref_number, driver), the route, and the routed driver's row as read (no lock)."""
-
-	existing: tuple | None
-	route: Route
-	driver_row: DriverRow | None
-
-
-def _look_up(db: Database, account_reference: str, trans_id: str | None = None) -> _LookUp:
-	"""The redelivery check, the route and the routed driver's row in one round trip (no locks).
-
-	The driver's row lets the core plan the split before it takes the driver's lock (see
-	:func:`_apply`); it is None when the route has no driver to pay.
-	"""
-	parts, values = [], []
-	if trans_id:
-		parts.append(_EXISTING_PART)
-		values.append(trans_id)
-	if account_reference and SUNNY_ID_PATTERN.match(account_reference):
-		parts.append(_SUNNY_ID_PART)
-		values.append(account_reference)
-	if account_reference:
-		parts.append(_VEHICLE_PART)
-		values.append(account_reference)
-	rows = db.sql(" union all ".join(parts), tuple(values)) if parts else ()
-	existing = next((tuple(row[1:5]) for row in rows if row[0] == "existing"), None)
-	route, row = _route(account_reference, rows)
-	return _LookUp(existing, route, row)
-
-
-def _route(account_reference: str, rows) -> tuple[Route, DriverRow | None]:
-	if not account_reference:
-		return Route(SUSPENSE_ROUTE, reason="no account number (BillRefNumber) given"), None
-	sunny_rows = [row[2:] for row in rows if row[0] == "driver"]
-	if sunny_rows:
-		driver = driver_row(sunny_rows[0])
-		if driver.status != "Active":
-			reason = f"driver {driver.name} is {driver.status or 'not active'}"
-			return Route(SUSPENSE_ROUTE, driver=driver.name, reason=reason), None
-		return Route(REPAYMENT, driver=driver.name), driver
-	vehicle_rows = [row[1:] for row in rows if row[0] == "vehicle"]
-	if not vehicle_rows:
-		return Route(SUSPENSE_ROUTE, reason="unknown account number"), None
-	tuktuk = vehicle_rows[0][0]
-	drivers = {row[1]: row[1:] for row in vehicle_rows if row[1]}
-	if not drivers:
-		return Route(SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has no active driver"), None
-	if len(drivers) > 1:
-		return Route(
-			SUSPENSE_ROUTE, tuktuk=tuktuk, reason=f"vehicle {tuktuk} has several active drivers"
-		), None
-	((name, driver_values),) = drivers.items()
-	return Route(PAYMENT, driver=name, tuktuk=tuktuk), driver_row(driver_values)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -211,22 +108,29 @@ def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSe
 
 
 def _compare_existing(db: Database, callback: models.C2BCallback, *, locking: bool) -> C2BOutcome | None:
+	"""The recorded transaction with the callback's TransID, compared (None if there is none).
+
+	Run only after the insert hit the TransID's unique key, so it also looks at
+	``transaction_id``: transactions recorded before the ledger (by the app this one replaced)
+	have random names with the TransID in ``transaction_id``, which the look-up by name misses.
+	"""
 	rows = db.sql(
-		"select name, amount, bill_ref_number, driver from `tabTukTuk Transaction` where name = %s"
-		+ (" lock in share mode" if locking else ""),
-		(callback.TransID,),
+		"select name, amount, bill_ref_number, driver from `tabTukTuk Transaction` "
+		"where name = %s or transaction_id = %s" + (" lock in share mode" if locking else ""),
+		(callback.TransID, callback.TransID),
 	)
 	return _existing_outcome(callback, rows[0]) if rows else None
 
 
 def _existing_outcome(callback: models.C2BCallback, existing: tuple) -> C2BOutcome:
 	"""Duplicate if the recorded transaction ``(name, amount, bill_ref_number, driver)`` matches the
-	callback's amount and account, else Conflict (not applied)."""
+	callback's amount and account, else Conflict (not applied). A pre-ledger transaction has no
+	``bill_ref_number`` (None): only its amount is compared."""
 	name, amount, bill_ref_number, driver = existing
 	differences = []
 	if to_kes(amount) != callback.amount_kes:
 		differences.append("amount")
-	if (bill_ref_number or "").strip().upper() != callback.account_reference:
+	if bill_ref_number is not None and bill_ref_number.strip().upper() != callback.account_reference:
 		differences.append("account number")
 	if differences:
 		return C2BOutcome(
@@ -250,7 +154,7 @@ class Prepared:
 
 	outcome: C2BOutcome
 	callback: models.C2BCallback | None = None
-	looked_up: _LookUp | None = None
+	looked_up: LookUp | None = None
 	plan: _Plan | None = None
 
 	@property
@@ -278,7 +182,7 @@ def prepare_confirmation(db: Database, body: bytes | str | dict, *, settings: Le
 				reason="BusinessShortCode is not the configured paybill",
 			)
 		)
-	looked_up = _look_up(db, callback.account_reference, callback.TransID)
+	looked_up = look_up(db, callback.account_reference, callback.TransID)
 	if looked_up.existing:
 		return Prepared(_existing_outcome(callback, looked_up.existing))
 	plan = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
@@ -388,7 +292,7 @@ class _Plan:
 		split = self.split
 		return (
 			self.route.kind,
-			"Completed" if self.status == LogStatus.PROCESSED else "Unallocated",
+			PaymentStatus.COMPLETED if self.status == LogStatus.PROCESSED else PaymentStatus.UNALLOCATED,
 			self.driver,
 			split.target_contribution_kes if split else 0,
 			split.driver_share_kes if split else 0,
@@ -588,55 +492,3 @@ def _correct(
 		step("payout_queued")
 		return payout
 	return None
-
-
-def split_for(kind: str, row: DriverRow, amount_kes: int, target_kes: int, settings: LedgerSettings) -> Split:
-	"""The split of ``amount_kes`` for a locked driver ``row``: a Payment or a Repayment (DESIGN §3).
-
-	target_kes: the driver's effective target T. Shared by confirmations and by the allocation of
-	unallocated payments (:mod:`tuktuk_management.ledger.allocation`), so both split alike.
-	"""
-	if kind == PAYMENT:
-		fare_percentage = effective_fare_percentage(row.fare_percentage, settings.global_fare_percentage)
-		return split_payment(amount_kes, target_kes, fare_percentage, row.current_balance_kes)
-	assert kind == REPAYMENT, kind
-	return split_repayment(amount_kes, target_kes, row.current_balance_kes)
-
-
-def split_credit_lines(split: Split, driver: str) -> list[PostingLine]:
-	"""The credit side of a split payment: target, payable and deposit lines (zero parts skipped)."""
-	lines = []
-	if split.target_contribution_kes:
-		lines.append(PostingLine(accounts.TARGET, credit_kes=split.target_contribution_kes, party=driver))
-	if split.driver_share_kes:
-		lines.append(PostingLine(accounts.PAYABLE, credit_kes=split.driver_share_kes, party=driver))
-	if split.deposit_contribution_kes:
-		lines.append(PostingLine(accounts.DEPOSIT, credit_kes=split.deposit_contribution_kes, party=driver))
-	return lines
-
-
-def queue_payout(
-	db: Database, *, driver: str, amount_kes: int, transaction: str | None, now: datetime, user: str
-) -> str:
-	"""Insert a Queued TukTuk Payout of ``amount_kes`` (whole KES > 0) for ``driver``; its name.
-
-	transaction: the TukTuk Transaction it pays the share of (None for a deposit refund). The
-	``OriginatorConversationID`` is ``TTK-<payout name>``, the idempotency key at Daraja.
-	"""
-	assert amount_kes > 0, amount_kes
-	payout = new_name()
-	queued_at = sql_datetime(now)
-	db.sql(
-		_INSERT_PAYOUT,
-		(
-			*standard_values(payout, queued_at, user),
-			driver,
-			amount_kes,
-			"Queued",
-			transaction,
-			f"TTK-{payout}",
-			queued_at,
-			0,
-		),
-	)
-	return payout

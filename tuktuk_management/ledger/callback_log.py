@@ -16,17 +16,16 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import c2b
+from tuktuk_management.ledger import c2b, doctypes
 from tuktuk_management.ledger.database import Database, affected_rows, run_with_retry
-from tuktuk_management.ledger.log_status import LogStatus
-from tuktuk_management.ledger.rows import insert_statement, sql_datetime, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, sql_datetime, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import new_name
+from tuktuk_management.ledger.status import CallbackEndpoint, LogStatus
 
-C2B_CONFIRMATION = "C2B Confirmation"
-C2B_VALIDATION = "C2B Validation"
-B2C_RESULT = "B2C Result"
-B2C_TIMEOUT = "B2C Timeout"
+C2B_CONFIRMATION = CallbackEndpoint.C2B_CONFIRMATION
+C2B_VALIDATION = CallbackEndpoint.C2B_VALIDATION
+B2C_RESULT = CallbackEndpoint.B2C_RESULT
+B2C_TIMEOUT = CallbackEndpoint.B2C_TIMEOUT
 
 STORED_BODY_CHARS_MAX = models.CALLBACK_BODY_BYTES_MAX  # a longer body is Invalid anyway
 REJECTED_BODY_CHARS_MAX = 4_096
@@ -34,8 +33,18 @@ ERROR_CHARS_MAX = 1_000
 ATTEMPTS_MAX = 5
 PENDING_BATCH_MAX = 200
 _INSERT_LOG = insert_statement(
-	"TukTuk Callback Log",
-	("endpoint", "status", "received_at", "source_ip", "trans_id", "attempts", "error", "raw_body"),
+	doctypes.CALLBACK_LOG,
+	(
+		"endpoint",
+		"status",
+		"received_at",
+		"source_ip",
+		"trans_id",
+		"attempts",
+		"error",
+		"raw_body",
+		"legacy_url",
+	),
 )
 
 
@@ -49,8 +58,12 @@ def store_callback(
 	status: str = LogStatus.RECEIVED,
 	error: str = "",
 	user: str = "Guest",
+	legacy_url: str | None = None,
 ) -> str:
 	"""Insert a TukTuk Callback Log row for ``raw_body`` exactly as received; return its name.
+
+	legacy_url: the original app's callback method the call arrived at (its aliases, see
+	:mod:`tuktuk_management.legacy.callbacks`), None for this app's own URLs.
 
 	Bodies are truncated to STORED_BODY_CHARS_MAX characters (a longer body is Invalid: the
 	caller processes the body it received, not the stored copy) and to REJECTED_BODY_CHARS_MAX
@@ -73,6 +86,7 @@ def store_callback(
 			0,
 			error[:ERROR_CHARS_MAX],
 			text,
+			legacy_url[:140] if legacy_url else None,
 		),
 	)
 	return name
@@ -239,11 +253,17 @@ def receive_logged(
 	received_at: datetime,
 	source_ip: str,
 	apply: Callable[[str], Logged[OutcomeT]],
+	legacy_url: str | None = None,
 ) -> Logged[OutcomeT]:
 	"""Store ``raw_body`` in a new TukTuk Callback Log and commit (raw first), then ``apply(log)``:
-	:func:`apply_logged` with the endpoint's processor."""
+	:func:`apply_logged` with the endpoint's processor. legacy_url: see :func:`store_callback`."""
 	log = store_callback(
-		db, endpoint=endpoint, raw_body=raw_body, received_at=received_at, source_ip=source_ip
+		db,
+		endpoint=endpoint,
+		raw_body=raw_body,
+		received_at=received_at,
+		source_ip=source_ip,
+		legacy_url=legacy_url,
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).

@@ -27,15 +27,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
+from tuktuk_management.ledger.drivers import lock_driver_for_close
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.rows import insert_statement, standard_values
-from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.settings import LedgerSettings, at_miss_limit
 from tuktuk_management.ledger.split import effective_target_kes
-from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
-DAILY_CLOSE_DOCTYPE = accounts.DAILY_CLOSE_DOCTYPE
+DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
 CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk)
 CLOSE_PAGE_MAX = 100  # drivers listed per query
 ERRORS_KEPT_MAX = 100
@@ -95,6 +96,19 @@ class DayResult:
 	miss_limit_reached: bool = False
 
 
+@dataclass(frozen=True)
+class CloseDecision:
+	"""What the close rule decides for one driver and day (whole KES): T, the shortfall, whether
+	the target was met, the deposit deduction, tomorrow's rollover and the missed-day count."""
+
+	target_kes: int
+	shortfall_kes: int
+	target_met: bool
+	deposit_deducted_kes: int
+	rollover_kes: int
+	consecutive_misses: int
+
+
 def decide_close(
 	*,
 	base_target_kes: int,
@@ -103,7 +117,7 @@ def decide_close(
 	consecutive_misses_in: int,
 	deposit_kes: int,
 	deduct_from_deposit: bool,
-) -> dict[str, int | bool]:
+) -> CloseDecision:
 	"""The close rule as a pure function (DESIGN §5); amounts whole KES.
 
 	Returns ``target_kes`` (T = base + rollover in), ``shortfall_kes``, ``target_met``,
@@ -118,14 +132,14 @@ def decide_close(
 	deducted_kes = min(shortfall_kes, max(0, deposit_kes)) if deduct_from_deposit else 0
 	rollover_kes = shortfall_kes - deducted_kes
 	assert 0 <= deducted_kes <= shortfall_kes and rollover_kes >= 0
-	return {
-		"target_kes": target_kes,
-		"shortfall_kes": shortfall_kes,
-		"target_met": target_met,
-		"deposit_deducted_kes": deducted_kes,
-		"rollover_kes": rollover_kes,
-		"consecutive_misses": 0 if target_met else consecutive_misses_in + 1,
-	}
+	return CloseDecision(
+		target_kes=target_kes,
+		shortfall_kes=shortfall_kes,
+		target_met=target_met,
+		deposit_deducted_kes=deducted_kes,
+		rollover_kes=rollover_kes,
+		consecutive_misses=0 if target_met else consecutive_misses_in + 1,
+	)
 
 
 def unclosed_collections_kes(db: Database, driver: str, business_date: date) -> int:
@@ -182,18 +196,12 @@ def _close_locked(
 	user: str,
 	step: Callable[[str], None],
 ) -> DayResult:
-	locked = lock_drivers(db, [driver])
+	locked, misses_in, last_close_date = lock_driver_for_close(db, driver)
 	if driver not in locked:
 		return DayResult(driver, business_date, NOT_DUE)
 	row = locked[driver]
-	misses_in, last_close_date = db.sql(
-		"select consecutive_misses, last_close_date from `tabTukTuk Driver` where name = %s for update",
-		(driver,),
-	)[0]
 	name = close_name(driver, business_date)
-	if (last_close_date and _as_date(last_close_date) >= business_date) or db.sql(
-		f"select name from `tab{DAILY_CLOSE_DOCTYPE}` where name = %s lock in share mode", (name,)
-	):
+	if _already_closed(db, name, business_date, last_close_date):
 		return DayResult(driver, business_date, ALREADY_CLOSED)
 	if row.status != "Active":
 		return DayResult(driver, business_date, NOT_DUE)
@@ -204,29 +212,13 @@ def _close_locked(
 		base_target_kes=base_kes,
 		rollover_in_kes=max(0, row.target_rollover_kes),
 		collected_kes=collected_kes,
-		consecutive_misses_in=max(0, int(misses_in or 0)),
+		consecutive_misses_in=max(0, misses_in),
 		deposit_kes=row.current_deposit_balance_kes,
 		deduct_from_deposit=settings.deduct_shortfall_from_deposit,
 	)
-	lines = _close_lines(driver, collected_kes, decision["deposit_deducted_kes"])
+	lines = _close_lines(driver, collected_kes, decision.deposit_deducted_kes)
 	voucher_no = name if lines else ""
-	db.sql(
-		_INSERT_CLOSE,
-		(
-			*standard_values(name, now, user),
-			driver,
-			business_date,
-			1 if decision["target_met"] else 0,
-			decision["consecutive_misses"],
-			voucher_no,
-			now,
-			decision["target_kes"],
-			collected_kes,
-			decision["shortfall_kes"],
-			decision["deposit_deducted_kes"],
-			decision["rollover_kes"],
-		),
-	)
+	_insert_close(db, name, driver, business_date, decision, collected_kes, voucher_no, now=now, user=user)
 	step("daily_close_inserted")
 	if lines:
 		post_voucher(
@@ -243,28 +235,77 @@ def _close_locked(
 	else:
 		step("ledger_lines_inserted")
 		step("caches_updated")
-	next_target_kes = base_kes + decision["rollover_kes"]
-	db.sql(
-		"""update `tabTukTuk Driver` set consecutive_misses = %s, target_rollover = %s,
-		last_close_date = %s, left_to_target = greatest(0, %s - current_balance)
-		where name = %s""",
-		(decision["consecutive_misses"], decision["rollover_kes"], business_date, next_target_kes, driver),
+	_set_driver_after_close(
+		db, driver, business_date, decision, next_target_kes=base_kes + decision.rollover_kes
 	)
 	step("driver_updated")
-	misses_out = int(decision["consecutive_misses"])
 	return DayResult(
 		driver,
 		business_date,
 		CLOSED,
-		target_kes=int(decision["target_kes"]),
+		target_kes=decision.target_kes,
 		collected_kes=collected_kes,
-		shortfall_kes=int(decision["shortfall_kes"]),
-		target_met=bool(decision["target_met"]),
-		consecutive_misses=misses_out,
-		rollover_kes=int(decision["rollover_kes"]),
-		deposit_deducted_kes=int(decision["deposit_deducted_kes"]),
+		shortfall_kes=decision.shortfall_kes,
+		target_met=decision.target_met,
+		consecutive_misses=decision.consecutive_misses,
+		rollover_kes=decision.rollover_kes,
+		deposit_deducted_kes=decision.deposit_deducted_kes,
 		voucher_no=voucher_no,
-		miss_limit_reached=bool(settings.miss_limit) and misses_out >= settings.miss_limit,
+		miss_limit_reached=at_miss_limit(decision.consecutive_misses, settings.miss_limit),
+	)
+
+
+def _already_closed(db: Database, name: str, business_date: date, last_close_date) -> bool:
+	"""True if the driver was closed for this date or a later one (the close row is read with a
+	locking read, so a concurrent close of the same day is seen)."""
+	if last_close_date and _as_date(last_close_date) >= business_date:
+		return True
+	return bool(
+		db.sql(f"select name from `tab{DAILY_CLOSE_DOCTYPE}` where name = %s lock in share mode", (name,))
+	)
+
+
+def _set_driver_after_close(
+	db: Database, driver: str, business_date: date, decision: CloseDecision, *, next_target_kes: int
+) -> None:
+	"""The driver's close fields: missed days, rollover, last close date and tomorrow's left to target."""
+	db.sql(
+		"""update `tabTukTuk Driver` set consecutive_misses = %s, target_rollover = %s,
+		last_close_date = %s, left_to_target = greatest(0, %s - current_balance)
+		where name = %s""",
+		(decision.consecutive_misses, decision.rollover_kes, business_date, next_target_kes, driver),
+	)
+
+
+def _insert_close(
+	db: Database,
+	name: str,
+	driver: str,
+	business_date: date,
+	decision: CloseDecision,
+	collected_kes: int,
+	voucher_no: str,
+	*,
+	now: datetime,
+	user: str,
+) -> None:
+	"""Insert the TukTuk Daily Close row (its name is unique per driver and date)."""
+	db.sql(
+		_INSERT_CLOSE,
+		(
+			*standard_values(name, now, user),
+			driver,
+			business_date,
+			1 if decision.target_met else 0,
+			decision.consecutive_misses,
+			voucher_no,
+			now,
+			decision.target_kes,
+			collected_kes,
+			decision.shortfall_kes,
+			decision.deposit_deducted_kes,
+			decision.rollover_kes,
+		),
 	)
 
 

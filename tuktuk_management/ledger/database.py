@@ -1,7 +1,9 @@
 """The database protocol the ledger core talks through, and bounded deadlock retry.
 
-``frappe.db`` satisfies :class:`Database` as it is; the standalone runner and the pytest suite
-use :class:`tuktuk_management.standalone.db.MariaDB`, a thin mysqlclient connection.
+The standalone runner and the pytest suite use :class:`tuktuk_management.standalone.db.MariaDB`,
+a thin mysqlclient connection that implements :class:`Database` fully. ``frappe.db`` is passed as
+it is: it has every method but ``affected_rows``, which :func:`affected_rows` reads from its
+cursor instead (the one place that knows how Frappe keeps it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class Database(Protocol):
 	def rollback(self, *, save_point: str | None = None) -> None: ...
 
 	def release_savepoint(self, save_point: str) -> None: ...
+
+	def affected_rows(self) -> int:
+		"""Rows changed by the last statement sent (an UPDATE's affected rows)."""
+		...
 
 
 @contextmanager
@@ -78,13 +84,13 @@ def is_duplicate_entry(exc: BaseException) -> bool:
 def affected_rows(db: Database) -> int:
 	"""Rows changed by the last statement sent on ``db`` (an UPDATE's affected rows).
 
-	The standalone :class:`~tuktuk_management.standalone.db.MariaDB` keeps it as ``rowcount``;
-	``frappe.db`` keeps the cursor of its last statement as ``_cursor``.
+	Calls :meth:`Database.affected_rows`; ``frappe.db`` has no such method and keeps the cursor
+	of its last statement as ``_cursor``, so for it the count is read there.
 	"""
-	rowcount = getattr(db, "rowcount", None)
-	if rowcount is None:
-		rowcount = db._cursor.rowcount  # frappe.db
-	return int(rowcount)
+	method = getattr(db, "affected_rows", None)
+	if method is not None:
+		return int(method())
+	return int(db._cursor.rowcount)  # frappe.db
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -19,14 +19,19 @@ from decimal import Decimal
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings
+from tuktuk_management.ledger.status import PaymentStatus, PayoutStatus
 
 DEFAULT_MISS_LIMIT = 3
 # Payouts Queued or Sent for longer than this are "stuck" (Daraja answers in seconds).
 STUCK_PAYOUT_AFTER_MINUTES = 30
-PAYOUT_STATUSES = ("Queued", "Sent", "Paid", "Failed", "Unknown", "Cancelled")
-ATTENTION_PAYOUT_STATUSES = ("Failed", "Unknown")
-IN_FLIGHT_PAYOUT_STATUSES = ("Queued", "Sent")
-UNALLOCATED = "Unallocated"
+PAYOUT_STATUSES = PayoutStatus.ALL
+ATTENTION_PAYOUT_STATUSES = PayoutStatus.ATTENTION
+IN_FLIGHT_PAYOUT_STATUSES = PayoutStatus.WAITING  # not yet paid, not failed: stuck after a while
+UNALLOCATED = PaymentStatus.UNALLOCATED
+# Payouts needing attention: Failed or Unknown, or Queued/Sent since before %s (the stuck limit).
+_ATTENTION_WHERE = "status in ({}, {}) or (status in ({}, {}) and coalesce(queued_at, creation) < %s)".format(
+	*(f"'{status}'" for status in ATTENTION_PAYOUT_STATUSES + IN_FLIGHT_PAYOUT_STATUSES)
+)
 DAYS_MAX = 366
 ROWS_MAX = 5000
 
@@ -84,7 +89,8 @@ def fleet_today(
 ) -> FleetToday:
 	"""Collections on ``business_date`` (by payment ``timestamp``), target progress of the Active
 	drivers (cached ``current_balance`` against the effective target), drivers at the miss limit
-	(``consecutive_misses >= miss_limit``) and all money still in suspense."""
+	(``consecutive_misses >= miss_limit``; none when ``miss_limit`` is 0, the rule of
+	:func:`~tuktuk_management.ledger.settings.at_miss_limit`) and all money still in suspense."""
 	start, end = _day_range(business_date, business_date)
 	collections = db.sql(
 		"""select count(*), coalesce(sum(amount), 0) from `tabTukTuk Transaction`
@@ -113,7 +119,7 @@ def fleet_today(
 		drivers_active=active,
 		drivers_on_target=on_target,
 		drivers_behind=active - on_target,
-		drivers_at_miss_limit=int(drivers[4]),
+		drivers_at_miss_limit=int(drivers[4]) if miss_limit > 0 else 0,  # 0: no alert (at_miss_limit)
 		unallocated_count=int(unallocated[0]),
 		unallocated_kes=to_kes(unallocated[1]),
 	)
@@ -288,17 +294,15 @@ def payouts_needing_attention(
 ) -> PayoutAttention:
 	"""Counts of Failed, Unknown and stuck payouts and their total amount (status index)."""
 	rows = db.sql(
-		"""select status, count(*), coalesce(sum(amount), 0) from `tabTukTuk Payout`
-		where status in ('Failed', 'Unknown')
-			or (status in ('Queued', 'Sent') and coalesce(queued_at, creation) < %s)
-		group by status""",
+		f"select status, count(*), coalesce(sum(amount), 0) from `tabTukTuk Payout` where {_ATTENTION_WHERE} "
+		"group by status",
 		(_stuck_before(now, stuck_after_minutes),),
 	)
 	counts = {status: int(count) for status, count, _amount in rows}
 	return PayoutAttention(
-		failed=counts.get("Failed", 0),
-		unknown=counts.get("Unknown", 0),
-		stuck=counts.get("Queued", 0) + counts.get("Sent", 0),
+		failed=counts.get(PayoutStatus.FAILED, 0),
+		unknown=counts.get(PayoutStatus.UNKNOWN, 0),
+		stuck=counts.get(PayoutStatus.QUEUED, 0) + counts.get(PayoutStatus.SENT, 0),
 		amount_kes=sum(to_kes(amount) for _status, _count, amount in rows),
 	)
 
@@ -321,7 +325,7 @@ def payout_monitor(
 			raise ValueError(f"unknown payout status {sorted(unknown)[0]!r}")
 		where, values = f"status in ({', '.join(['%s'] * len(statuses))})", tuple(statuses)
 	else:
-		where = "status in ('Failed', 'Unknown') or (status in ('Queued', 'Sent') and coalesce(queued_at, creation) < %s)"
+		where = _ATTENTION_WHERE
 		values = (stuck_before,)
 	rows = db.sql(
 		f"""select name, driver, amount, status, coalesce(queued_at, creation), attempts, result_code,

@@ -1,4 +1,5 @@
-"""Strict booleans for flags that arrive from HTTP, the console or the command line."""
+"""Strict booleans for flags that arrive from HTTP, the console or the command line: the one
+``parse_bool`` of the app (the journal, the console and the API wrap it with their own error)."""
 
 from __future__ import annotations
 

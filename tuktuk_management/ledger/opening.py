@@ -6,7 +6,8 @@ from datetime import datetime
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.writer import PostingLine, lock_drivers, post_voucher
+from tuktuk_management.ledger.drivers import lock_drivers
+from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 
 def post_opening_balances(

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
+from tuktuk_management.ledger.drivers import LockedDrivers
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import effective_target_kes
-from tuktuk_management.ledger.writer import LockedDrivers, PostingLine, cache_deltas
+from tuktuk_management.ledger.writer import PostingLine, cache_deltas
 
 ACCOUNT_LABEL = {
 	accounts.TARGET: "target (collected toward today's target)",

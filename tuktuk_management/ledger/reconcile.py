@@ -14,19 +14,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, doctypes
 from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.drivers import refresh_left_to_target
+from tuktuk_management.ledger.drivers import lock_drivers, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.payouts import payout_ledger_mismatches
-from tuktuk_management.ledger.rows import insert_statement, standard_values
+from tuktuk_management.ledger.rows import insert_statement, new_name, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
-from tuktuk_management.ledger.writer import lock_drivers, new_name
 
 REPORT_ROWS_MAX = 1_000
 FIX_DRIVERS_MAX = 1_000  # drivers fixed per run (one transaction); a later run fixes the rest
-RUN_DOCTYPE = "TukTuk Reconciliation Run"
-DISCREPANCY_DOCTYPE = "TukTuk Reconciliation Discrepancy"
+RUN_DOCTYPE = doctypes.RECONCILIATION_RUN
+DISCREPANCY_DOCTYPE = doctypes.RECONCILIATION_DISCREPANCY
 # Voucher types whose document must exist for their postings (DESIGN §6 "no posting without its
 # document"): ``accounts.VOUCHER_DOCTYPES``, where each flow adds its voucher DocType.
 VOUCHER_DOCTYPES = accounts.VOUCHER_DOCTYPES
@@ -184,7 +183,8 @@ def check_vouchers(db: Database, report: ReconciliationReport) -> None:
 	else:
 		report.ledger_total_kes = sum(d for _, _, d in unbalanced)
 
-	transactions = db.sql("select count(*) from `tabTukTuk Transaction`")[0][0]
+	# Pre-ledger transactions (recorded by the app this one replaced) have no postings by design.
+	transactions = db.sql("select count(*) from `tabTukTuk Transaction` where pre_ledger = 0")[0][0]
 	transaction_vouchers = db.sql(
 		"select count(distinct voucher_no) from `tabTukTuk Ledger Entry` where voucher_type = %s",
 		(accounts.TRANSACTION_DOCTYPE,),
@@ -195,7 +195,7 @@ def check_vouchers(db: Database, report: ReconciliationReport) -> None:
 			name
 			for (name,) in db.sql(
 				f"""select t.name from `tabTukTuk Transaction` t
-				where not exists (select 1 from `tabTukTuk Ledger Entry` l
+				where t.pre_ledger = 0 and not exists (select 1 from `tabTukTuk Ledger Entry` l
 					where l.voucher_type = %s and l.voucher_no = t.name)
 				limit {REPORT_ROWS_MAX}""",
 				(accounts.TRANSACTION_DOCTYPE,),

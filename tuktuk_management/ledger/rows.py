@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from functools import lru_cache
 
 STANDARD_COLUMNS = ("name", "creation", "modified", "modified_by", "owner", "docstatus", "idx")
+
+
+def new_name() -> str:
+	"""A 10-character random document name, like Frappe's ``autoname: hash``."""
+	return secrets.token_hex(5)
 
 
 @lru_cache(maxsize=256)

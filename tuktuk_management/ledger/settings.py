@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 
+from tuktuk_management.ledger import doctypes
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.money import to_kes, to_percent
 
-SETTINGS_DOCTYPE = "TukTuk Settings"
+SETTINGS_DOCTYPE = doctypes.SETTINGS
 DEFAULT_TIMEZONE = "Africa/Nairobi"
 DEFAULT_GLOBAL_DAILY_TARGET_KES = 3000
 DEFAULT_GLOBAL_FARE_PERCENTAGE = Decimal(50)
@@ -42,7 +43,7 @@ class LedgerSettings:
 	processing_paused: bool = False
 	allowed_callback_ips: str = ""
 	site_timezone: str = DEFAULT_TIMEZONE
-	# Daily close and reconciliation (issue 3): TukTuk Settings ``daily_close_time``,
+	# Daily close and reconciliation: TukTuk Settings ``daily_close_time``,
 	# ``miss_limit`` (days, 0 = no alert), ``deduct_shortfall_from_deposit``,
 	# ``reconciliation_time``, ``reconciliation_recipients`` (one email per line).
 	daily_close_time: time = DEFAULT_DAILY_CLOSE_TIME
@@ -52,7 +53,7 @@ class LedgerSettings:
 	reconciliation_recipients: str = ""
 	journal_max_lines: int = DEFAULT_JOURNAL_MAX_LINES
 	journal_max_line_amount_kes: int = DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
-	# B2C payouts (issue 4): ``instant_payouts_enabled``, ``payout_max_attempts``,
+	# B2C payouts: ``instant_payouts_enabled``, ``payout_max_attempts``,
 	# ``payout_retry_backoff_minutes``, ``b2c_command_id``.
 	instant_payouts_enabled: bool = True
 	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
@@ -93,7 +94,7 @@ def load_settings(db: Database) -> LedgerSettings:
 		allowed_callback_ips=settings_value.get("allowed_callback_ips") or "",
 		site_timezone=values.get(("System Settings", "time_zone")) or DEFAULT_TIMEZONE,
 		daily_close_time=parse_time(settings_value.get("daily_close_time"), DEFAULT_DAILY_CLOSE_TIME),
-		miss_limit=max(0, int(to_kes(settings_value.get("miss_limit") or DEFAULT_MISS_LIMIT))),
+		miss_limit=max(0, parse_count(settings_value.get("miss_limit"), DEFAULT_MISS_LIMIT)),
 		deduct_shortfall_from_deposit=_check(
 			settings_value.get("deduct_shortfall_from_deposit"), default=False
 		),
@@ -103,14 +104,16 @@ def load_settings(db: Database) -> LedgerSettings:
 		reconciliation_recipients=settings_value.get("reconciliation_recipients") or "",
 		journal_max_lines=min(
 			JOURNAL_MAX_LINES_CAP,
-			to_kes(settings_value.get("journal_max_lines") or DEFAULT_JOURNAL_MAX_LINES),
+			parse_count(settings_value.get("journal_max_lines"), DEFAULT_JOURNAL_MAX_LINES),
 		),
 		journal_max_line_amount_kes=to_kes(
 			settings_value.get("journal_max_line_amount_kes") or DEFAULT_JOURNAL_MAX_LINE_AMOUNT_KES
 		),
 		instant_payouts_enabled=_check(settings_value.get("instant_payouts_enabled"), default=True),
-		payout_max_attempts=_int(settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS),
-		payout_retry_backoff_minutes=_int(
+		payout_max_attempts=parse_count(
+			settings_value.get("payout_max_attempts"), DEFAULT_PAYOUT_MAX_ATTEMPTS
+		),
+		payout_retry_backoff_minutes=parse_count(
 			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 		),
 		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
@@ -143,12 +146,19 @@ def _check(value: str | None, *, default: bool) -> bool:
 	return str(value).strip() in ("1", "1.0")
 
 
-def _int(value: str | None, default: int) -> int:
-	"""An Int field stored in ``tabSingles``; missing or unreadable values take ``default``."""
+def parse_count(value: str | None, default: int) -> int:
+	"""A count (days, lines, attempts, minutes) stored in an Int field of ``tabSingles`` ("3",
+	"3.0"); missing or unreadable values take ``default``. Amounts go through ``to_kes`` instead."""
 	try:
 		return int(str(value).strip().split(".")[0]) if value not in (None, "") else default
 	except ValueError:
 		return default
+
+
+def at_miss_limit(consecutive_misses: int, miss_limit: int) -> bool:
+	"""The miss-limit rule, everywhere (close alert, desk cards, driver form): a driver is at the
+	limit once ``consecutive_misses >= miss_limit``; a ``miss_limit`` of 0 means no alert."""
+	return miss_limit > 0 and consecutive_misses >= miss_limit
 
 
 def parse_ip_allowlist(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

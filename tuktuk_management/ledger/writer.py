@@ -3,23 +3,23 @@
 Every posting goes through :func:`post_voucher`. It refuses an unbalanced or malformed voucher,
 inserts its lines in one statement and moves the driver caches with relative SQL in the same
 transaction. The caller must already hold the driver rows ``FOR UPDATE`` (see
-:func:`lock_drivers`), so a cache and the lines that justify it can never be seen apart.
+:func:`tuktuk_management.ledger.drivers.lock_drivers`), so a cache and the lines that justify it
+can never be seen apart. The writer only writes vouchers: locking lives in ``ledger.drivers``.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.database import Database
-from tuktuk_management.ledger.money import to_kes, to_percent
-from tuktuk_management.ledger.rows import STANDARD_COLUMNS, sql_datetime
+from tuktuk_management.ledger.drivers import LockedDrivers
+from tuktuk_management.ledger.rows import STANDARD_COLUMNS, new_name, sql_datetime
 
 LINES_PER_VOUCHER_MAX = 100
 
@@ -37,18 +37,6 @@ LEDGER_COLUMNS = (
 	"remarks",
 )
 
-DRIVER_LOCK_COLUMNS = (
-	"name",
-	"status",
-	"assigned_tuktuk",
-	"daily_target",
-	"fare_percentage",
-	"current_balance",
-	"current_deposit_balance",
-	"payout_pending",
-	"target_rollover",
-)
-
 
 class UnbalancedVoucher(AssertionError):
 	"""A voucher whose debits and credits differ; always a bug in the caller."""
@@ -56,11 +44,6 @@ class UnbalancedVoucher(AssertionError):
 
 class DriverNotLocked(AssertionError):
 	"""A posting to a driver whose row the caller has not locked ``FOR UPDATE``."""
-
-
-def new_name() -> str:
-	"""A 10-character random document name, like Frappe's ``autoname: hash``."""
-	return secrets.token_hex(5)
 
 
 @dataclass(frozen=True)
@@ -88,74 +71,6 @@ class PostingLine:
 			assert self.party is None, f"company account {self.account} takes no party"
 
 
-@dataclass
-class DriverRow:
-	"""A driver row read under ``SELECT ... FOR UPDATE``; balances in whole KES."""
-
-	name: str
-	status: str
-	assigned_tuktuk: str | None
-	daily_target_kes: int
-	fare_percentage: Any
-	current_balance_kes: int
-	current_deposit_balance_kes: int
-	payout_pending_kes: int
-	target_rollover_kes: int = 0  # shortfall carried into today (daily close); T = base + this
-
-
-@dataclass
-class LockedDrivers:
-	"""Proof that the listed driver rows are locked ``FOR UPDATE`` in the current transaction."""
-
-	rows: dict[str, DriverRow] = field(default_factory=dict)
-
-	def __contains__(self, name: object) -> bool:
-		return name in self.rows
-
-	def __getitem__(self, name: str) -> DriverRow:
-		return self.rows[name]
-
-
-def lock_drivers(db: Database, names: Iterable[str]) -> LockedDrivers:
-	"""Lock driver rows ``FOR UPDATE`` in sorted name order (one stable order: no lock cycles).
-
-	Returns the locked rows; names that do not exist are absent from the result.
-	"""
-	ordered = sorted(set(names))
-	assert ordered, "nothing to lock"
-	placeholders = ", ".join(["%s"] * len(ordered))
-	rows = db.sql(
-		f"select {', '.join(DRIVER_LOCK_COLUMNS)} from `tabTukTuk Driver` "
-		f"where name in ({placeholders}) order by name for update",
-		tuple(ordered),
-	)
-	locked = LockedDrivers()
-	for values in rows:
-		row = driver_row(values)
-		locked.rows[row.name] = row
-	return locked
-
-
-def driver_row(values: Sequence[Any]) -> DriverRow:
-	"""A :class:`DriverRow` from one row of ``DRIVER_LOCK_COLUMNS`` values, in that order.
-
-	Shared by :func:`lock_drivers` and the C2B core's unlocked look-up (which plans a payment
-	before taking the lock), so both read the same columns the same way.
-	"""
-	name, status, assigned_tuktuk, daily_target, fare_percentage, balance, deposit, pending, rollover = values
-	return DriverRow(
-		name=name,
-		status=status or "",
-		assigned_tuktuk=assigned_tuktuk or None,
-		daily_target_kes=to_kes(daily_target),
-		fare_percentage=to_percent(fare_percentage),
-		current_balance_kes=to_kes(balance),
-		current_deposit_balance_kes=to_kes(deposit),
-		payout_pending_kes=to_kes(pending),
-		target_rollover_kes=to_kes(rollover),
-	)
-
-
 @lru_cache(maxsize=LINES_PER_VOUCHER_MAX)
 def _insert_ledger_lines(count: int) -> str:
 	"""The INSERT of ``count`` TukTuk Ledger Entry rows with named parameters (see post_voucher)."""
@@ -170,13 +85,15 @@ def _insert_ledger_lines(count: int) -> str:
 	return f"insert into `tabTukTuk Ledger Entry` ({columns}) values {', '.join(rows)}"
 
 
-def assert_balanced(lines: list[PostingLine]) -> None:
-	"""Raise :class:`UnbalancedVoucher` naming the difference unless Σ debit = Σ credit."""
+def assert_balanced(lines: list[PostingLine], voucher_type: str = "", voucher_no: str = "") -> None:
+	"""Raise :class:`UnbalancedVoucher` naming the voucher and the difference unless
+	Σ debit = Σ credit (as ERPNext names the voucher type and number)."""
 	debit_kes = sum(line.debit_kes for line in lines)
 	credit_kes = sum(line.credit_kes for line in lines)
 	if debit_kes != credit_kes:
+		voucher = f"{voucher_type} {voucher_no}".strip() or "voucher"
 		raise UnbalancedVoucher(
-			f"voucher is not balanced: debit {debit_kes} KES, credit {credit_kes} KES, "
+			f"{voucher} is not balanced: debit {debit_kes} KES, credit {credit_kes} KES, "
 			f"difference {debit_kes - credit_kes} KES"
 		)
 
@@ -217,7 +134,7 @@ def post_voucher(
 	"""
 	assert voucher_type and voucher_no
 	assert 1 <= len(lines) <= LINES_PER_VOUCHER_MAX, f"{len(lines)} lines"
-	assert_balanced(lines)
+	assert_balanced(lines, voucher_type, voucher_no)
 	deltas = cache_deltas(lines)
 	for driver in deltas:
 		if driver not in locked:
@@ -225,6 +142,27 @@ def post_voucher(
 	step = on_step or (lambda _name: None)
 
 	names = [new_name() for _ in lines]
+	db.sql(
+		_insert_ledger_lines(len(lines)),
+		_line_values(names, lines, voucher_type, voucher_no, posting_datetime, is_reversal, remarks, user),
+	)
+	step("ledger_lines_inserted")
+	_move_caches(db, deltas, locked, target_kes_by_driver or {})
+	step("caches_updated")
+	return names
+
+
+def _line_values(
+	names: list[str],
+	lines: list[PostingLine],
+	voucher_type: str,
+	voucher_no: str,
+	posting_datetime: datetime,
+	is_reversal: bool,
+	remarks: str,
+	user: str,
+) -> dict[str, Any]:
+	"""The named parameters of :func:`_insert_ledger_lines` for ``lines``."""
 	# Named parameters: the values every line shares (clock, user, voucher) are escaped once, not
 	# once per line; idx and docstatus are constants of the cached statement.
 	values: dict[str, Any] = {
@@ -243,10 +181,13 @@ def post_voucher(
 		values[f"d{index}"] = line.debit_kes
 		values[f"c{index}"] = line.credit_kes
 		values[f"r{index}"] = line.reversal_of
-	db.sql(_insert_ledger_lines(len(lines)), values)
-	step("ledger_lines_inserted")
+	return values
 
-	targets = target_kes_by_driver or {}
+
+def _move_caches(
+	db: Database, deltas: dict[str, dict[str, int]], locked: LockedDrivers, targets: dict[str, int]
+) -> None:
+	"""Move each driver's cached balances (row and locked copy) by its deltas, in name order."""
 	for driver in sorted(deltas):
 		delta = deltas[driver]
 		row = locked[driver]
@@ -279,5 +220,3 @@ def post_voucher(
 				where name = %s""",
 				(delta["current_balance"], delta["current_deposit_balance"], delta["payout_pending"], driver),
 			)
-	step("caches_updated")
-	return names

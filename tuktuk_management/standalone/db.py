@@ -75,6 +75,10 @@ class MariaDB:
 			return list(rows)
 		return tuple(rows) if rows else ()
 
+	def affected_rows(self) -> int:
+		"""Rows changed by the last statement (:meth:`~tuktuk_management.ledger.database.Database.affected_rows`)."""
+		return self.rowcount
+
 	def savepoint(self, save_point: str) -> None:
 		assert _SAVEPOINT_NAME.match(save_point), save_point
 		self.sql(f"savepoint {save_point}")

@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe.model.document import Document
 from frappe.utils import now_datetime
-from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Response
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger.c2b import C2BOutcome, process_confirmation

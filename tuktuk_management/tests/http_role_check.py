@@ -1,4 +1,4 @@
-"""Fixtures for the over-HTTP role check in a bench (see README, "B2C payouts and access control").
+"""Fixtures for the over-HTTP role check in a bench (see docs/operations.md, "Roles").
 
     bench --site SITE execute tuktuk_management.tests.http_role_check.setup
     ... curl as each user (password HTTP_PASSWORD) ...

@@ -270,7 +270,8 @@ class TestCloseAndReconciliation(FrappeTestCase):
 				"from_datetime", "message"},
 		)  # fmt: skip
 		self.assertEqual(
-			(one["driver"], one["old_balance"], one["calculated_balance"]), (driver.name, 145, 150)
+			(one["driver_name"], one["driver"], one["old_balance"], one["calculated_balance"]),
+			(driver.name, driver.driver_name, 145, 150),
 		)
 		self.assertEqual((one["discrepancy"], one["transactions_count"]), (-5, 1))
 		dated = tuktuk.reconcile_driver_balance(driver.name, date=str(now_datetime().date()))
@@ -280,9 +281,11 @@ class TestCloseAndReconciliation(FrappeTestCase):
 		self.assertEqual(
 			set(dry),
 			{"success", "message", "driver_name", "driver", "old_balance", "new_balance", "adjustment",
-				"transactions_count"},
+				"transactions_count", "fixed"},
 		)  # fmt: skip
 		self.assertEqual((dry["old_balance"], dry["new_balance"], dry["adjustment"]), (145, 145, 0))
+		self.assertIs(dry["fixed"], False)
+		self.assertIs(tuktuk.fix_driver_balance(driver.name)["fixed"], False)  # auto_fix defaults to False
 
 		everyone = tuktuk.reconcile_all_drivers_balances(auto_fix="false")
 		self.assertEqual(
@@ -291,12 +294,34 @@ class TestCloseAndReconciliation(FrappeTestCase):
 				"total_discrepancy_amount", "auto_fixed", "results"},
 		)  # fmt: skip
 		mine = [r for r in everyone["results"] if r["driver_name"] == driver.name]
-		self.assertEqual(mine, [{"driver_name": driver.name, "discrepancy": -5, "fixed": False}])
-		self.assertEqual(everyone["auto_fixed"], 0)
+		self.assertEqual(
+			mine,
+			[
+				{
+					"driver_name": driver.name,
+					"driver": driver.driver_name,
+					"old_balance": 145,
+					"calculated_balance": 150,
+					"discrepancy": -5,
+					"fixed": False,
+				}
+			],
+		)
+		self.assertIs(everyone["auto_fixed"], False)
 
 		fixed = tuktuk.fix_driver_balance(driver.name, auto_fix=True)
 		self.assertEqual((fixed["success"], fixed["old_balance"], fixed["new_balance"]), (True, 145, 150))
-		self.assertEqual(fixed["adjustment"], 5)
+		self.assertEqual(fixed["adjustment"], -5)  # old - new
+		comment = frappe.get_all(
+			"Comment",
+			filters={
+				"reference_doctype": "TukTuk Driver",
+				"reference_name": driver.name,
+				"comment_type": "Comment",
+			},
+			pluck="content",
+		)
+		self.assertTrue(any("current_balance: old 145 KES, new 150 KES" in c for c in comment), comment)
 		with self.assertRaises(frappe.ValidationError):
 			tuktuk.reconcile_all_drivers_balances(auto_fix="perhaps")
 

@@ -251,16 +251,34 @@ class TestDesk(FrappeTestCase):
 			frappe.set_user("Administrator")
 
 
+class TestMissLimitRule(FrappeTestCase):
+	"""The desk reads ``miss_limit`` as the daily close does: 0 means no alert (it was read as 3)."""
+
+	def test_a_miss_limit_of_0_turns_the_desk_alert_off(self):
+		frappe.set_user("Administrator")
+		before = frappe.db.get_single_value(SETTINGS, "miss_limit")
+		self.addCleanup(frappe.db.set_single_value, SETTINGS, "miss_limit", before)
+		frappe.db.set_single_value(SETTINGS, "miss_limit", 0)
+		driver = make_driver(make_vehicle().name)
+		frappe.db.set_value("TukTuk Driver", driver.name, "consecutive_misses", 9)
+		self.assertEqual(dashboard.miss_limit(), 0)
+		self.assertEqual(dashboard.context_for_user()["miss_limit"], 0)
+		self.assertEqual(card_value(dashboard.drivers_at_miss_limit()), 0)
+		frappe.db.set_single_value(SETTINGS, "miss_limit", 2)
+		self.assertEqual(dashboard.miss_limit(), 2)
+		self.assertGreaterEqual(card_value(dashboard.drivers_at_miss_limit()), 1)
+
+
 class TestSampleDayHelpers(FrappeTestCase):
 	def test_trans_time_moves_to_today_and_other_bodies_stay(self):
-		from tuktuk_management.demo import moved_to_today, parse_bool
+		from tuktuk_management.demo import console_bool, moved_to_today
 
 		body = json.dumps({"TransID": "X", "TransTime": "20261121101626"})
 		self.assertEqual(json.loads(moved_to_today(body, "20270102"))["TransTime"], "20270102101626")
 		for untouched in ("not json", json.dumps({"TransTime": "bad"}), json.dumps([1])):
 			self.assertEqual(moved_to_today(untouched, "20270102"), untouched)
-		self.assertFalse(parse_bool("false"))
-		self.assertFalse(parse_bool(0))
-		self.assertTrue(parse_bool("1"))
+		self.assertFalse(console_bool("false"))
+		self.assertFalse(console_bool(0))
+		self.assertTrue(console_bool("1"))
 		with self.assertRaises(frappe.ValidationError):
-			parse_bool("maybe")
+			console_bool("maybe")

@@ -18,4 +18,5 @@ def execute():
 		for columns in superseded:
 			name = index_name(columns)
 			if frappe.db.has_index(f"tab{doctype}", name):
+				# nosemgrep: frappe-using-db-sql -- DDL, which frappe.qb does not build
 				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop index `{name}`")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import frappe
 
-SETTINGS_DOCTYPE = "TukTuk Settings"
+from tuktuk_management.ledger import doctypes
+
+SETTINGS_DOCTYPE = doctypes.SETTINGS
 DEFAULTS = {
 	"instant_payouts_enabled": 1,
 	"payout_max_attempts": 5,
@@ -18,7 +20,7 @@ DEFAULTS = {
 
 def execute():
 	stored = set(
-		frappe.db.sql_list(
+		frappe.db.sql_list(  # nosemgrep: frappe-using-db-sql -- which fields are stored at all, unset ones included
 			"select field from `tabSingles` where doctype = %s and field in %s and coalesce(value, '') != ''",
 			(SETTINGS_DOCTYPE, tuple(DEFAULTS)),
 		)

@@ -52,7 +52,8 @@ function tuktuk_show_overview(frm, overview) {
 	}
 	frm.dashboard.add_progress(__("Today's Target"), percent, message);
 
-	if (overview.consecutive_misses >= overview.miss_limit) {
+	// 0 = no miss-limit alert (the core rule, ledger.settings.at_miss_limit)
+	if (overview.miss_limit > 0 && overview.consecutive_misses >= overview.miss_limit) {
 		frm.dashboard.set_headline_alert(
 			__("{0} consecutive missed days: at the miss limit ({1}).", [
 				overview.consecutive_misses,
@@ -72,7 +73,12 @@ function tuktuk_show_overview(frm, overview) {
 	const figures = [
 		[__("Deposit"), tuktuk_kes(overview.deposit_kes)],
 		[__("Payable (not yet paid out)"), tuktuk_kes(overview.payable_kes)],
-		[__("Missed days in a row"), `${overview.consecutive_misses} / ${overview.miss_limit}`],
+		[
+			__("Missed days in a row"),
+			overview.miss_limit > 0
+				? `${overview.consecutive_misses} / ${overview.miss_limit}`
+				: `${overview.consecutive_misses}`,
+		],
 	]
 		.map(
 			([label, value]) =>

@@ -17,6 +17,8 @@ from tuktuk_management.ledger.split import effective_target_kes
 PERCENT_MAX = 100
 
 
+# refresh_left_to_target writes the row in SQL, then only shows the stored value on the form:
+# nosemgrep: frappe-modifying-but-not-comitting-other-method
 class TukTukDriver(Document):
 	"""A driver. Balances are caches of ledger sums: the ledger core moves them with relative SQL
 	under the row lock; a form save never writes them (see ``load_ledger_maintained_fields``)."""

@@ -1,7 +1,7 @@
 // Copyright (c) 2026, tuktuk_management developers and contributors
 // For license information, please see license.txt
 
-// On target / behind / at the miss limit (TukTuk Settings miss_limit, default 3), for Active
+// On target / behind / at the miss limit (TukTuk Settings miss_limit, default 3, 0 = no alert), for Active
 // drivers; other drivers show their status.
 frappe.listview_settings["TukTuk Driver"] = {
 	add_fields: ["status", "left_to_target", "consecutive_misses"],
@@ -17,7 +17,7 @@ frappe.listview_settings["TukTuk Driver"] = {
 			return [__(doc.status || "Inactive"), "gray", `status,=,${doc.status}`];
 		}
 		const limit = frappe.listview_settings["TukTuk Driver"].miss_limit;
-		if (doc.consecutive_misses >= limit) {
+		if (limit > 0 && doc.consecutive_misses >= limit) {
 			return [__("At Miss Limit"), "red", `consecutive_misses,>=,${limit}`];
 		}
 		if (doc.left_to_target <= 0) {

@@ -8,6 +8,14 @@ frappe.ui.form.on("TukTuk Settings", {
 		});
 	},
 	refresh(frm) {
+		if (frm.doc.accept_legacy_callback_urls) {
+			frm.dashboard.set_headline_alert(
+				__(
+					"Callbacks at the original app's URLs are accepted without a token. Register the new URLs (bench --site SITE tuktuk-register-urls), then turn Accept Legacy Callback URLs off."
+				),
+				"orange"
+			);
+		}
 		if (frappe.user.has_role(["TukTuk Manager", "System Manager"])) {
 			frm.add_custom_button(__("Run Reconciliation Now"), () => {
 				frappe

@@ -35,7 +35,10 @@ def execute(filters: dict | None = None):
 		frappe.throw(_("Too many ledger lines: {0}").format(exc), title=_("Choose a shorter period"))
 	except ValueError:
 		frappe.throw(_("The To Date must be on or after the From Date."))
-	return columns(), rows(statement), None, chart(statement), summary(statement, to_date)
+	from tuktuk_management.legacy.statement import pre_ledger_lines
+
+	legacy = pre_ledger_lines(frappe.db, driver, from_date, to_date)
+	return columns(), rows(statement, legacy), None, chart(statement), summary(statement, to_date)
 
 
 def statement_driver(requested: str | None) -> str | None:
@@ -99,9 +102,14 @@ def _balances(balances_kes: dict[str, int]) -> dict:
 	return {f"{account}_balance": balances_kes[account] for account in accounts.DRIVER_ACCOUNTS}
 
 
-def rows(statement) -> list[dict]:
+def rows(statement, pre_ledger=()) -> list[dict]:
+	"""Opening, the ledger lines, Closing; ``pre_ledger`` lines (transactions recorded by the app
+	this one replaced, without postings) are merged in by time and move no balance."""
 	data = [{"account": _("Opening"), "bold": 1, **_balances(statement.opening_kes)}]
+	pending = sorted(pre_ledger, key=lambda line: line.timestamp)
 	for line in statement.lines:
+		while pending and pending[0].timestamp <= line.posting_datetime:
+			data.append(_pre_ledger_row(pending.pop(0)))
 		data.append(
 			{
 				"posting_datetime": line.posting_datetime,
@@ -114,6 +122,7 @@ def rows(statement) -> list[dict]:
 				**_balances(line.balances_kes_after),
 			}
 		)
+	data += [_pre_ledger_row(line) for line in pending]
 	data.append(
 		{
 			"account": _("Closing"),
@@ -124,6 +133,16 @@ def rows(statement) -> list[dict]:
 		}
 	)
 	return data
+
+
+def _pre_ledger_row(line) -> dict:
+	return {
+		"posting_datetime": line.timestamp,
+		"account": _("pre-ledger"),
+		"voucher_type": "TukTuk Transaction",
+		"voucher_no": line.transaction,
+		"remarks": line.remarks,
+	}
 
 
 def chart(statement) -> dict | None:

@@ -11,16 +11,17 @@ from frappe import _
 from frappe.utils import cint, now_datetime
 
 from tuktuk_management.ledger import figures
+from tuktuk_management.ledger.status import PayoutStatus
 
 NEEDS_ATTENTION = "Needs Attention"
 # The list view's status colours (tuktuk_payout_list.js), as chart colours.
 STATUS_COLOURS = {
-	"Queued": "#2490EF",
-	"Sent": "#20C997",
-	"Paid": "#29CD42",
-	"Failed": "#E24C4C",
-	"Unknown": "#ECAD4B",
-	"Cancelled": "#98A1A9",
+	PayoutStatus.QUEUED: "#2490EF",
+	PayoutStatus.SENT: "#20C997",
+	PayoutStatus.PAID: "#29CD42",
+	PayoutStatus.FAILED: "#E24C4C",
+	PayoutStatus.UNKNOWN: "#ECAD4B",
+	PayoutStatus.CANCELLED: "#98A1A9",
 }
 
 
