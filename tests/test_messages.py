@@ -15,11 +15,11 @@ from tuktuk_management.ledger.callback_log import (
 	process_logged_confirmation,
 	store_callback,
 )
-from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.ledger.messages import MessageStatus, load_message_settings
 from tuktuk_management.ledger.reconcile import check_books
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import Split
+from tuktuk_management.ledger.status import LogStatus
 from tuktuk_management.standalone.db import MariaDB
 
 NOON = datetime(2026, 11, 21, 12, 0, 0)
