@@ -391,19 +391,8 @@ def _post_payment(
 	if payout:
 		step("payout_queued")
 	receipt = None
-	if settings.sms_receipts_enabled and planned.driver:
-		# The receipt (an outbox row, sent after commit): one INSERT, before the lock like the payout.
-		receipt = messages.queue_receipt(
-			db,
-			driver=planned.driver,
-			trans_id=trans_id,
-			kind=route.kind,
-			split=planned.split,
-			target_kes=planned.target_kes,
-			settings=settings,
-			now=now,
-			user=user,
-		)
+	if settings.sms_receipts_enabled and planned.driver:  # SMS outbox row, one INSERT, before the lock
+		receipt = messages.queue_receipt(db, planned, trans_id, settings=settings, now=now, user=user)
 		step("receipt_queued")
 
 	locked = LockedDrivers()
@@ -414,19 +403,8 @@ def _post_payment(
 	plan = _plan(route, locked_row, amount_kes, settings)
 	if plan.transaction_fields() != planned.transaction_fields():
 		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
-	if receipt and (plan.split != planned.split or plan.target_kes != planned.target_kes):
-		# Another payment moved the balance between the read and the lock: the receipt's figures
-		# (left to target) come from the locked row. Rare except for a driver paid many times a second.
-		messages.correct_receipt(
-			db,
-			key=receipt,
-			trans_id=trans_id,
-			kind=route.kind,
-			split=plan.split if plan.driver else None,
-			target_kes=plan.target_kes,
-			settings=settings,
-		)
-		receipt = receipt if plan.driver else None
+	if receipt and (plan.split, plan.target_kes) != (planned.split, planned.target_kes):
+		receipt = messages.correct_receipt(db, receipt, plan, trans_id, settings=settings)
 
 	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]

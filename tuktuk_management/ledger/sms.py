@@ -183,26 +183,12 @@ def _call(gateway: Gateway, message: _Claimed) -> GatewayReply:
 def _claim(
 	db: Database, settings: MessageSettings, now: datetime, batch_max: int, summary: SendSummary
 ) -> list[_Claimed]:
+	"""Lock up to ``batch_max`` due Queued messages, Skip those the rules refuse, mark the rest
+	Sending (attempts + 1). Every locking read is by primary key with SKIP LOCKED: a locking read
+	over the status index would also lock its gaps and make a concurrent payment's receipt INSERT
+	(or another sender's status change) wait. Candidates are found first without locks."""
 	at = sql_datetime(now)
-	# Every locking read here is by primary key, with SKIP LOCKED: a locking read over the status
-	# index would also lock its gaps and make a concurrent payment's receipt INSERT (or another
-	# sender's status change) wait. Candidates are found first without locks.
-	stale = _lock(
-		db,
-		db.sql(
-			f"""select name from `tab{MESSAGE_DOCTYPE}` where status = 'Sending' and last_attempt_at < %s
-			order by status, queued_at limit %s""",
-			(sql_datetime(now - SENDING_STALE_AFTER), batch_max),
-		),
-		"name",
-		"status = 'Sending'",
-	)
-	for (name,) in stale:
-		db.sql(
-			f"""update `tab{MESSAGE_DOCTYPE}` set status = 'Queued', next_attempt_at = null, modified = %s
-			where name = %s""",
-			(at, name),
-		)
+	_requeue_stale(db, now, batch_max)
 	rows = _lock(
 		db,
 		db.sql(
@@ -216,38 +202,11 @@ def _claim(
 	)
 	if not rows:
 		return []
-	drivers = sorted({row[1] for row in rows})
-	placeholders = ", ".join(["%s"] * len(drivers))
-	facts = {
-		name: (status, opted_out, phone)
-		for name, status, opted_out, phone in db.sql(
-			f"select name, status, sms_opt_out, mpesa_number from `tabTukTuk Driver` where name in ({placeholders})",
-			tuple(drivers),
-		)
-	}
-	day_start = datetime.combine(now.date(), datetime.min.time())
-	used = Counter(
-		{
-			driver: count
-			for driver, count in db.sql(
-				f"""select driver, count(*) from `tab{MESSAGE_DOCTYPE}` where driver in ({placeholders})
-				and status in ('Sent', 'Sending') and last_attempt_at >= %s group by driver""",
-				(*drivers, sql_datetime(day_start)),
-			)
-		}
-	)
+	facts, used = _driver_facts(db, sorted({row[1] for row in rows}), now)
 	claimed: list[_Claimed] = []
 	for name, driver, text, attempts in rows:
 		status, opted_out, phone = facts.get(driver, (None, 0, None))
-		reason = ""
-		if status != "Active":
-			reason = f"driver is {status or 'missing'}"
-		elif opted_out:
-			reason = "driver opted out of SMS"
-		elif not _phone(phone):
-			reason = "driver has no valid phone number"
-		elif settings.daily_cap and used[driver] >= settings.daily_cap:
-			reason = f"daily cap of {settings.daily_cap} messages reached"
+		reason = _skip_reason(status, opted_out, _phone(phone), used[driver], settings.daily_cap)
 		if reason:
 			db.sql(
 				f"update `tab{MESSAGE_DOCTYPE}` set status = 'Skipped', last_error = %s, modified = %s where name = %s",
@@ -275,6 +234,64 @@ def _claim(
 			(at, at, message.name),
 		)
 	return claimed
+
+
+def _requeue_stale(db: Database, now: datetime, batch_max: int) -> None:
+	"""Messages left Sending by a crash for SENDING_STALE_AFTER go back to Queued (at least once)."""
+	stale = _lock(
+		db,
+		db.sql(
+			f"""select name from `tab{MESSAGE_DOCTYPE}` where status = 'Sending' and last_attempt_at < %s
+			order by status, queued_at limit %s""",
+			(sql_datetime(now - SENDING_STALE_AFTER), batch_max),
+		),
+		"name",
+		"status = 'Sending'",
+	)
+	for (name,) in stale:
+		db.sql(
+			f"""update `tab{MESSAGE_DOCTYPE}` set status = 'Queued', next_attempt_at = null, modified = %s
+			where name = %s""",
+			(sql_datetime(now), name),
+		)
+
+
+def _driver_facts(db: Database, drivers: list[str], now: datetime) -> tuple[dict, Counter]:
+	"""Per driver ``(status, sms_opt_out, mpesa_number)`` (no lock) and the messages Sent or Sending
+	to them since midnight (the daily cap)."""
+	placeholders = ", ".join(["%s"] * len(drivers))
+	facts = {
+		name: (status, opted_out, phone)
+		for name, status, opted_out, phone in db.sql(
+			f"select name, status, sms_opt_out, mpesa_number from `tabTukTuk Driver` where name in ({placeholders})",
+			tuple(drivers),
+		)
+	}
+	day_start = datetime.combine(now.date(), datetime.min.time())
+	used = Counter(
+		{
+			driver: count
+			for driver, count in db.sql(
+				f"""select driver, count(*) from `tab{MESSAGE_DOCTYPE}` where driver in ({placeholders})
+				and status in ('Sent', 'Sending') and last_attempt_at >= %s group by driver""",
+				(*drivers, sql_datetime(day_start)),
+			)
+		}
+	)
+	return facts, used
+
+
+def _skip_reason(status: str | None, opted_out, phone: str, used_today: int, daily_cap: int) -> str:
+	"""Why a message is not sent (Skipped), or "" to send it."""
+	if status != "Active":
+		return f"driver is {status or 'missing'}"
+	if opted_out:
+		return "driver opted out of SMS"
+	if not phone:
+		return "driver has no valid phone number"
+	if daily_cap and used_today >= daily_cap:
+		return f"daily cap of {daily_cap} messages reached"
+	return ""
 
 
 def _lock(db: Database, candidates, columns: str, still: str) -> list:
