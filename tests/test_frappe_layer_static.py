@@ -23,7 +23,11 @@ DATA_FIELDTYPES = {
 	"Small Text", "Tab Break", "Table", "Table MultiSelect", "Text", "Text Editor", "Time",
 }  # fmt: skip
 FRAPPE_DOCTYPES = {"DocType", "User", "Role", "Module Def", "Email Account", "File"}
-GUEST_MODULES = {"tuktuk_management/api/c2b.py", "tuktuk_management/api/b2c.py"}
+GUEST_MODULES = {
+	"tuktuk_management/api/c2b.py",
+	"tuktuk_management/api/b2c.py",
+	"tuktuk_management/api/balance.py",
+}
 # The original app's callback URLs, kept as aliases (accepted only while TukTuk Settings allows).
 LEGACY_GUEST_METHODS = {
 	("tuktuk_management/api/tuktuk.py", name)

@@ -64,9 +64,10 @@ def queue_email(**kwargs) -> bool:
 	return True
 
 
-def send_drift_alert(result: RunResult) -> None:
+def send_drift_alert(result: RunResult, external: dict | None = None) -> None:
 	"""Email (template ``tuktuk_drift_alert``) to ``reconciliation_recipients`` and a desk
-	notification to managers, for a run that found drift or an invariant breach."""
+	notification to managers, for a run that found drift or an invariant breach, or (nightly)
+	differences against the M-Pesa statement (``external``: ``api.statement.nightly_figures``)."""
 	rows = result.report.discrepancies
 	fixed = {(d["driver"], d["field"]) for d in result.fixed}
 	args = {
@@ -88,6 +89,7 @@ def send_drift_alert(result: RunResult) -> None:
 			for d in rows[:EMAIL_ROWS_MAX]
 		],
 		"more": max(0, len(rows) - EMAIL_ROWS_MAX),
+		"external": external,
 	}
 	subject = _("TukTuk reconciliation: {0} ({1} drivers, {2} KES, {3} invariant breaches)").format(
 		_(result.status),
@@ -95,6 +97,8 @@ def send_drift_alert(result: RunResult) -> None:
 		args["total_discrepancy_kes"],
 		args["invariant_breaches"],
 	)
+	if external and external["differences"]:
+		subject += _("; M-Pesa statement: {0} differences").format(external["differences"])
 	to = recipients()
 	if to:
 		queue_email(

@@ -7,6 +7,7 @@
     python -m tuktuk_management.cli close-day [--date YYYY-MM-DD]
     python -m tuktuk_management.cli reconcile [--fix] [--driver NAME]   # exit 0 clean, 1 drift, 2 error
     python -m tuktuk_management.cli results b2c_results.jsonl [--timeout]   # B2C result bodies
+    python -m tuktuk_management.cli import-statement statement.csv | match | recover   # see standalone/statement.py
     python -m tuktuk_management.cli upgrade-check [--json]   # a database of the original app: exit 0/1/2
     python -m tuktuk_management.cli upgrade                  # upgrade it (docs/upgrade.md)
 
@@ -42,6 +43,7 @@ from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.standalone import statement as statement_commands
 from tuktuk_management.standalone import upgrade
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
 
@@ -358,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 		"--fix", action="store_true", help="set drifted caches to their ledger sums (recorded)"
 	)
 	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
+	statement_commands.add_parsers(commands)
 	upgrade.add_commands(commands)
 	return parser
 
@@ -382,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
 			return cmd_balances(url)
 		if args.command == "close-day":
 			return cmd_close_day(url, args.date)
+		if args.command in statement_commands.COMMANDS:
+			return statement_commands.run(url, args)
 		upgraded = upgrade.run(url, args)
 		if upgraded is not None:
 			return upgraded

@@ -9,6 +9,7 @@ and committed, applied, logged) — the same as ``tuktuk_management.api.tuktuk.m
 With ``as_today`` (default) each body's ``TransTime`` is moved to today's date (EAT, time of
 day kept) so the desk's "today" figures show the replayed day, and the site's currency is set
 to KES (System Settings) if it is another. Meant for demo and screenshot sites; replaying again changes nothing (every callback becomes a Duplicate).
+``load_sample_statement`` then uploads the day's M-Pesa statement (``samples/statement.csv``).
 """
 
 from __future__ import annotations
@@ -101,3 +102,23 @@ def load_sample_day(as_today: bool | int | str = True) -> dict:
 		body = moved_to_today(line, today) if as_today else line
 		statuses[receive_confirmation(body, source_ip=SOURCE_IP).status] += 1
 	return {"loaded": loaded, "currency_set": currency_set, "statuses": dict(statuses)}
+
+
+def load_sample_statement() -> dict:
+	"""Upload ``samples/statement.csv`` (the sample day's M-Pesa statement, with three lost
+	callbacks and a bank transfer) as a TukTuk Statement Import, as an accountant would; returns
+	the import's name and counts. Commits. Run :func:`load_sample_day` with ``as_today=0`` first."""
+	content = (SAMPLES / "statement.csv").read_text(encoding="utf-8")
+	file_doc = frappe.get_doc(
+		{"doctype": "File", "file_name": "sample-statement.csv", "content": content, "is_private": 1}
+	).insert(ignore_permissions=True)
+	imported = frappe.get_doc(
+		{"doctype": "TukTuk Statement Import", "statement_file": file_doc.file_url}
+	).insert()
+	frappe.db.commit()
+	return {
+		"statement_import": imported.name,
+		"lines_new": imported.lines_new,
+		"lines_existing": imported.lines_existing,
+		"differences": imported.differences,
+	}

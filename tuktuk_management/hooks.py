@@ -31,7 +31,11 @@ scheduler_events = {
 		],
 	},
 	# Payouts Sent/Unknown for over an hour: email + desk notification.
-	"hourly": ["tuktuk_management.tasks.alert_stuck_payouts"],
+	"hourly": [
+		"tuktuk_management.tasks.alert_stuck_payouts",
+		# The books against M-Pesa: paybill balance query and Pull Transactions (settings switches).
+		"tuktuk_management.tasks.run_statement_checks",
+	],
 }
 
 # Fixtures

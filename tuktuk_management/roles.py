@@ -16,3 +16,6 @@ JOURNAL_POSTERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
 DESK_READERS = (MANAGER, ACCOUNTANT, SYSTEM_MANAGER)
 # Who may open desk views of one driver (form overview): the readers and drivers (own record).
 DESK_USERS = (*DESK_READERS, DRIVER)
+# Who may import M-Pesa statements, match them and recover from them (missed payments, payouts
+# the statement proves paid).
+STATEMENT_RECONCILERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)

@@ -203,9 +203,22 @@ def process_payouts(batch_size_max: int = payouts.BATCH_MAX) -> dict[str, int]:
 def reconciliation_job() -> dict:
 	"""Background job (enqueued by :func:`run_due_reconciliation`): the daily dry run of
 	``api.reconciliation.execute_reconciliation`` (fixes are a manager's decision)."""
+	from tuktuk_management.alerts import send_drift_alert
 	from tuktuk_management.api.reconciliation import SCHEDULER, execute_reconciliation
+	from tuktuk_management.api.statement import nightly_figures
+	from tuktuk_management.ledger import reconcile
 
-	return execute_reconciliation(fix=False, driver=None, triggered_by=SCHEDULER).as_dict()
+	try:
+		external = nightly_figures()  # the latest statement import re-matched (committed)
+	except Exception:
+		frappe.db.rollback()
+		frappe.log_error(title="TukTuk statement matching failed", message=frappe.get_traceback())
+		external = None
+	result = execute_reconciliation(fix=False, driver=None, triggered_by=SCHEDULER, alert=False)
+	if result.status != reconcile.CLEAN or (external and external["differences"]):
+		send_drift_alert(result, external=external)
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- the alert's Email Queue rows and notifications
+	return {**result.as_dict(), "statement": external}
 
 
 # -- Payouts (DESIGN §4) ---------------------------------------------------------------------------
@@ -427,3 +440,70 @@ def queue_due_messages() -> dict:
 	if frappe.db.exists("TukTuk Message", {"status": "Queued"}):
 		enqueue_message_job()
 	return {"reminders": reminders, "summaries": summaries}
+
+
+# -- The books against M-Pesa (DESIGN §9) -----------------------------------------------------------
+
+
+def run_statement_checks() -> dict:
+	"""Hourly, each behind its TukTuk Settings switch: the paybill balance query (its result comes
+	back to ``api.balance.result``; stored results left Failed are applied again here) and Pull
+	Transactions matched like a statement (missed payments found alert the managers)."""
+	from tuktuk_management.api.balance import apply_stored_balance_result, callback_url
+	from tuktuk_management.ledger.mpesa_statement import balance, pull
+	from tuktuk_management.ledger.mpesa_statement.config import load_statement_settings
+
+	settings = load_statement_settings(frappe.db)
+	done: dict = {}
+	for log, endpoint, raw_body in balance.pending_result_logs(frappe.db):
+		apply_stored_balance_result(log, raw_body, endpoint=endpoint, now=now_datetime())
+	if not (settings.balance_check_enabled or settings.pull_transactions_enabled):
+		return done
+	client = daraja_client()
+	if client is None or not settings.paybill:
+		frappe.log_error(
+			title="TukTuk M-Pesa checks skipped", message="Daraja credentials or paybill missing"
+		)
+		return done
+	frappe.db.rollback()  # no transaction open across the HTTP calls
+	if settings.balance_check_enabled:
+		done["balance_check"] = balance.request_check(
+			frappe.db,
+			client,
+			settings=settings,
+			clock=now_datetime,
+			commit=_commit_step,
+			result_url=callback_url("result"),
+			timeout_url=callback_url("timeout"),
+		)
+	if settings.pull_transactions_enabled:
+		try:
+			pulled = pull.pull_and_match(
+				frappe.db, client, settings=settings, clock=now_datetime, commit=_commit_step
+			)
+		except Exception:
+			frappe.db.rollback()
+			frappe.log_error(title="TukTuk Pull Transactions failed", message=frappe.get_traceback())
+			return done
+		done["pull"] = {k: pulled[k] for k in ("statement_import", "pulled", "lines_new")}
+		missed = pulled["summary"]["recoverable"]
+		if missed["count"]:
+			from tuktuk_management.alerts import notify_managers
+
+			subject = _("Pull Transactions: {0} payment(s), {1} KES, not in the books").format(
+				missed["count"], missed["amount_kes"]
+			)
+			notify_managers(
+				subject,
+				document_type="TukTuk Statement Import",
+				document_name=pulled["statement_import"],
+				email_content=subject,
+			)
+			_commit_step()
+	return done
+
+
+def _commit_step() -> None:
+	# Unit-of-work boundary of the hourly checks: the check row before its query leaves, its
+	# reply's ids, the pulled lines with their match (see ledger/mpesa_statement).
+	frappe.db.commit()  # nosemgrep

@@ -38,6 +38,10 @@ OAUTH_PATH = "/oauth/v1/generate"
 B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
 TRANSACTION_STATUS_PATH = "/mpesa/transactionstatus/v1/query"
 REGISTER_URL_PATH = "/mpesa/c2b/v2/registerurl"
+ACCOUNT_BALANCE_PATH = "/mpesa/accountbalance/v1/query"
+PULL_REGISTER_PATH = "/pulltransactions/v1/register"
+PULL_QUERY_PATH = "/pulltransactions/v1/query"
+PULL_SUCCESS_CODES = ("1000", "0")
 
 COMMAND_IDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
 DEFAULT_COMMAND_ID = "BusinessPayment"
@@ -242,6 +246,39 @@ class DarajaClient:
 			raise DarajaRejected(
 				str(data.get("ResponseDescription") or "URL registration refused"), code=code
 			)
+		return data
+
+	def account_balance(
+		self, *, party_a: str, result_url: str, timeout_url: str, remarks: str = "Paybill balance check"
+	) -> Accepted:
+		"""``POST /mpesa/accountbalance/v1/query`` for the organisation shortcode ``party_a``. The
+		balances arrive later at ``result_url`` (``ResultParameters`` key ``AccountBalance``); the
+		reply's ``OriginatorConversationID`` (Daraja's) identifies the result."""
+		config = self.config
+		body = {
+			"Initiator": config.initiator_name,
+			"SecurityCredential": config.security_credential,
+			"CommandID": "AccountBalance",
+			"PartyA": party_a,
+			"IdentifierType": "4",
+			"Remarks": remarks[:REMARKS_CHARS_MAX],
+			"QueueTimeOutURL": timeout_url,
+			"ResultURL": result_url,
+		}
+		return self._accepted(self._post(ACCOUNT_BALANCE_PATH, body))
+
+	def pull_transactions(self, *, shortcode: str, start: str, end: str, offset: int = 0) -> dict:
+		"""``POST /pulltransactions/v1/query``: the C2B transactions of ``shortcode`` between
+		``start`` and ``end`` (``YYYY-MM-DD HH:MM:SS``, EAT; Daraja keeps the last 48 hours), from
+		``offset``. Returns Daraja's reply (``ResponseCode`` "1000", ``Response``: a list of pages
+		of transactions); raises :class:`DarajaRejected` when refused (e.g. not registered)."""
+		data = self._post(
+			PULL_QUERY_PATH,
+			{"ShortCode": shortcode, "StartDate": start, "EndDate": end, "OffSetValue": str(offset)},
+		)
+		code = str(data.get("ResponseCode", data.get("ResponseStatus", "")))
+		if code not in PULL_SUCCESS_CODES:
+			raise DarajaRejected(str(data.get("ResponseMessage") or "pull refused"), code=code)
 		return data
 
 	# Plumbing ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ PAYOUT_DOCTYPE = doctypes.PAYOUT  # voucher of a Paid payout: payable -> b2c
 CREDIT_NOTE_DOCTYPE = doctypes.CREDIT_NOTE
 JOURNAL_DOCTYPE = doctypes.JOURNAL
 DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
+STATEMENT_LINE_DOCTYPE = doctypes.STATEMENT_LINE  # voucher of an M-Pesa fee: mpesa_charges -> paybill
 # Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
 VOUCHER_DOCTYPES = (
 	TRANSACTION_DOCTYPE,
@@ -22,6 +23,7 @@ VOUCHER_DOCTYPES = (
 	JOURNAL_DOCTYPE,
 	DAILY_CLOSE_DOCTYPE,
 	PAYOUT_DOCTYPE,
+	STATEMENT_LINE_DOCTYPE,
 )
 
 TARGET = "target"  # company share collected toward today's target -> current_balance
@@ -33,9 +35,10 @@ B2C = "b2c"  # cash paid out by B2C
 REVENUE = "revenue"  # closed target collections
 SUSPENSE = "suspense"  # money received that could not be allocated
 OPENING = "opening"  # counter-account of opening balances loaded with the fleet
+MPESA_CHARGES = "mpesa_charges"  # fees M-Pesa took from the paybill (posted from its statement)
 
 DRIVER_ACCOUNTS = (TARGET, DEPOSIT, PAYABLE)
-COMPANY_ACCOUNTS = (PAYBILL, B2C, REVENUE, SUSPENSE, OPENING)
+COMPANY_ACCOUNTS = (PAYBILL, B2C, REVENUE, SUSPENSE, OPENING, MPESA_CHARGES)
 ALL_ACCOUNTS = DRIVER_ACCOUNTS + COMPANY_ACCOUNTS
 
 CACHE_FIELD = {

@@ -27,7 +27,7 @@ USERS = {
 	"accountant": ("tuktuk-accountant@example.com", [roles.ACCOUNTANT]),
 	"manager": ("tuktuk-manager@example.com", [roles.MANAGER]),
 }
-GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c")
+GUEST_MODULES = ("tuktuk_management.api.c2b", "tuktuk_management.api.b2c", "tuktuk_management.api.balance")
 # The original app's callback URLs, kept as token-less aliases behind a TukTuk Settings switch.
 LEGACY_GUEST_METHODS = {
 	"tuktuk_management.api.tuktuk.payment_confirmation",
@@ -147,6 +147,8 @@ class TestRoleMatrix(FrappeTestCase):
 				"tuktuk_management.api.c2b.confirmation",
 				"tuktuk_management.api.b2c.result",
 				"tuktuk_management.api.b2c.timeout",
+				"tuktuk_management.api.balance.result",
+				"tuktuk_management.api.balance.timeout",
 				*LEGACY_GUEST_METHODS,
 			},
 		)
