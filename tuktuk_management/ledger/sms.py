@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tuktuk_management.daraja.client import normalize_msisdn
+from tuktuk_management.daraja.errors import normalize_msisdn
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.messages import MESSAGE_DOCTYPE, RETRY_BASE, MessageSettings, MessageStatus
 from tuktuk_management.ledger.rows import sql_datetime
