@@ -28,6 +28,9 @@ GUEST_MODULES = {
 	"tuktuk_management/api/b2c.py",
 	"tuktuk_management/api/balance.py",
 }
+# Replacements of Frappe's generic read methods (override_whitelisted_methods): open to every
+# logged-in user like the methods they replace, they check the DocType's permission and rows.
+FRAPPE_OVERRIDE_MODULE = "tuktuk_management/api/frappe_reads.py"
 # The original app's callback URLs, kept as aliases (accepted only while TukTuk Settings allows).
 LEGACY_GUEST_METHODS = {
 	("tuktuk_management/api/tuktuk.py", name)
@@ -216,9 +219,21 @@ def test_every_non_callback_whitelisted_method_checks_its_role_first(module, fun
 		keywords = {k.arg: ast.unparse(k.value) for k in getattr(decorator, "keywords", [])}
 		assert keywords.get("allow_guest") == "True", f"{module}:{function.name} is not a Daraja callback"
 		return
+	if module == FRAPPE_OVERRIDE_MODULE:
+		dotted = module.removesuffix(".py").replace("/", ".") + "." + function.name
+		assert dotted in override_targets(), f"{dotted} replaces no Frappe method in hooks.py"
+		return
 	assert calls_only_for(function), (
 		f"{module}:{function.name} must start with frappe.only_for(roles.<GROUP>) (after its docstring)"
 	)
+
+
+def override_targets() -> set[str]:
+	"""The values of ``override_whitelisted_methods`` in hooks.py."""
+	for node in ast.walk(ast.parse((APP / "hooks.py").read_text())):
+		if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "override_whitelisted_methods":
+			return {value.value for value in node.value.values}
+	return set()
 
 
 def test_role_check_rule_refuses_a_method_without_it():

@@ -54,12 +54,24 @@ permission_query_conditions = {
 	"TukTuk Transaction": "tuktuk_management.permissions.transaction_query",
 	"TukTuk Payout": "tuktuk_management.permissions.payout_query",
 	"TukTuk Ledger Entry": "tuktuk_management.permissions.ledger_entry_query",
+	"TukTuk Daily Close": "tuktuk_management.permissions.daily_close_query",
+	"TukTuk Credit Note": "tuktuk_management.permissions.credit_note_query",
+	"TukTuk Callback Log": "tuktuk_management.permissions.nothing_for_drivers_query",
+	"TukTuk Journal": "tuktuk_management.permissions.nothing_for_drivers_query",
+	"TukTuk Reconciliation Run": "tuktuk_management.permissions.nothing_for_drivers_query",
+	"TukTuk Refused Call Summary": "tuktuk_management.permissions.nothing_for_drivers_query",
 }
 has_permission = {
 	"TukTuk Driver": "tuktuk_management.permissions.has_permission",
 	"TukTuk Transaction": "tuktuk_management.permissions.has_permission",
 	"TukTuk Payout": "tuktuk_management.permissions.has_permission",
 	"TukTuk Ledger Entry": "tuktuk_management.permissions.has_permission",
+	"TukTuk Daily Close": "tuktuk_management.permissions.has_permission",
+	"TukTuk Credit Note": "tuktuk_management.permissions.has_permission",
+	"TukTuk Callback Log": "tuktuk_management.permissions.has_permission",
+	"TukTuk Journal": "tuktuk_management.permissions.has_permission",
+	"TukTuk Reconciliation Run": "tuktuk_management.permissions.has_permission",
+	"TukTuk Refused Call Summary": "tuktuk_management.permissions.has_permission",
 }
 
 # Desk
@@ -72,3 +84,20 @@ doctype_js = {"TukTuk Driver": "public/js/tuktuk_driver_desk.js"}
 # A desk warning for managers while the original's token-less callback URLs are accepted.
 boot_session = "tuktuk_management.legacy_desk.boot_session"
 app_include_js = ["/assets/tuktuk_management/js/legacy_callback_warning.js"]
+
+# Frappe's generic reads that answer past the row rules above, replaced by versions that apply
+# them (same names and parameters; see tuktuk_management/api/frappe_reads.py for each reason).
+override_whitelisted_methods = {
+	"frappe.client.get_count": "tuktuk_management.api.frappe_reads.get_count",
+	"frappe.client.validate_link": "tuktuk_management.api.frappe_reads.validate_link",
+	"frappe.desk.search.search_link": "tuktuk_management.api.frappe_reads.search_link",
+	"frappe.desk.search.search_widget": "tuktuk_management.api.frappe_reads.search_widget",
+	"frappe.desk.search.get_link_title": "tuktuk_management.api.frappe_reads.get_link_title",
+	"frappe.desk.listview.get_group_by_count": "tuktuk_management.api.frappe_reads.get_group_by_count",
+	"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": (
+		"tuktuk_management.api.frappe_reads.get_dashboard_chart"
+	),
+	"frappe.desk.form.linked_with.get_submitted_linked_docs": (
+		"tuktuk_management.api.frappe_reads.get_submitted_linked_docs"
+	),
+}

@@ -21,7 +21,18 @@ DRIVER_COLUMN = {
 	"TukTuk Transaction": "driver",
 	"TukTuk Payout": "driver",
 	"TukTuk Ledger Entry": "party",
+	"TukTuk Daily Close": "driver",
+	"TukTuk Credit Note": "driver",
 }
+# DocTypes about several drivers or the fleet at once (raw callbacks, journals, reconciliation
+# runs, refused calls): no row is a driver's own, so a driver-only user gets none, even if a
+# DocPerm is ever added for the TukTuk Driver role.
+NOT_FOR_DRIVERS = (
+	"TukTuk Callback Log",
+	"TukTuk Journal",
+	"TukTuk Reconciliation Run",
+	"TukTuk Refused Call Summary",
+)
 NOTHING = "1 = 0"
 
 
@@ -47,7 +58,7 @@ def _condition(doctype: str, user: str | None) -> str:
 	if not is_driver_only(user):
 		return ""
 	driver = driver_of(user)
-	if not driver:
+	if not driver or doctype not in DRIVER_COLUMN:
 		return NOTHING
 	condition = f"`tab{doctype}`.`{DRIVER_COLUMN[doctype]}` = {frappe.db.escape(driver)}"
 	if doctype == "TukTuk Ledger Entry":
@@ -71,10 +82,25 @@ def ledger_entry_query(user: str | None = None) -> str:
 	return _condition("TukTuk Ledger Entry", user)
 
 
+def daily_close_query(user: str | None = None) -> str:
+	return _condition("TukTuk Daily Close", user)
+
+
+def credit_note_query(user: str | None = None) -> str:
+	return _condition("TukTuk Credit Note", user)
+
+
+def nothing_for_drivers_query(user: str | None = None) -> str:
+	"""For NOT_FOR_DRIVERS: no row for a driver-only user, no condition for anyone else."""
+	return NOTHING if is_driver_only(user) else ""
+
+
 def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	"""Deny a driver-only user any document that is not their own; None (no opinion) otherwise."""
 	if not is_driver_only(user):
 		return None
+	if doc.doctype not in DRIVER_COLUMN:
+		return False
 	driver = driver_of(user)
 	owner = doc.get(DRIVER_COLUMN[doc.doctype])
 	if doc.doctype == "TukTuk Ledger Entry" and doc.get("party_type") != DRIVER_DOCTYPE:

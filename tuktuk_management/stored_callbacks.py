@@ -55,6 +55,8 @@ def receive_confirmation(
 	settings: LedgerSettings | None = None,
 	commit: bool = True,
 	legacy_url: str | None = None,
+	remote_addr: str = "",
+	forwarded_for: str = "",
 ) -> ConfirmationResult:
 	"""Store a confirmation body (committed), apply it and mark its log; the webhook after its checks.
 
@@ -70,6 +72,8 @@ def receive_confirmation(
 		source_ip,
 		lambda log, now: apply_confirmation_log(log, raw_body, settings=settings, now=now, commit=commit),
 		legacy_url,
+		remote_addr=remote_addr,
+		forwarded_for=forwarded_for,
 	)
 	return ConfirmationResult(logged.log, logged.status, _transaction(logged), models.confirmation_ack())
 
@@ -100,9 +104,14 @@ def _receive(
 	source_ip: str,
 	apply: Callable[[str, datetime], Logged],
 	legacy_url: str | None = None,
+	*,
+	remote_addr: str = "",
+	forwarded_for: str = "",
 ) -> Logged:
 	"""``receive_logged`` on ``frappe.db``, received now; ``apply(log, now)`` applies the body;
-	``legacy_url``: the original app's URL the call arrived at (recorded on the log)."""
+	``legacy_url``: the original app's URL the call arrived at (recorded on the log).
+	source_ip: the caller's address as checked (api/callbacks.py); remote_addr, forwarded_for:
+	the connection's address and the raw X-Forwarded-For header, kept on the log."""
 	now = now_datetime()
 	return receive_logged(
 		frappe.db,
@@ -112,6 +121,8 @@ def _receive(
 		source_ip=source_ip,
 		apply=lambda log: apply(log, now),
 		legacy_url=legacy_url,
+		remote_addr=remote_addr,
+		forwarded_for=forwarded_for,
 	)
 
 
@@ -148,6 +159,8 @@ def receive_result(
 	source_ip: str,
 	settings: LedgerSettings,
 	legacy_url: str | None = None,
+	remote_addr: str = "",
+	forwarded_for: str = "",
 ) -> Logged[payouts.PayoutOutcome]:
 	"""Store a B2C result/timeout body (``stored_body``, committed), apply ``raw_body`` under the
 	payout row lock, mark its log and commit."""
@@ -157,6 +170,8 @@ def receive_result(
 		source_ip,
 		lambda log, now: apply_result_log(log, raw_body, endpoint=endpoint, settings=settings, now=now),
 		legacy_url,
+		remote_addr=remote_addr,
+		forwarded_for=forwarded_for,
 	)
 
 

@@ -60,5 +60,7 @@ def respond(endpoint: str, token: str | None, *, legacy_url: str = "") -> Respon
 		source_ip=call.source_ip,
 		settings=call.settings,
 		legacy_url=legacy_url or None,
+		remote_addr=call.remote_addr,
+		forwarded_for=call.forwarded_for,
 	)
 	return json_response(callback_ack())

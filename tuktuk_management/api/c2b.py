@@ -6,8 +6,9 @@ Register with Safaricom (HTTPS in production; the URLs avoid the words Daraja fo
     POST /api/method/tuktuk_management.api.c2b.confirmation?token=<TukTuk Settings callback_token>
 
 Every call is stored in a TukTuk Callback Log before anything else. A call without the right
-token, or from outside the optional IP allowlist, is stored as Rejected and answered 403
-(:mod:`tuktuk_management.api.callbacks`). A confirmation is stored and committed (raw first),
+token, or from outside the optional IP allowlist (the caller's address from the trusted end of
+X-Forwarded-For), is answered 403 and kept as Rejected, in full up to a bound per source and
+minute, counted beyond it (:mod:`tuktuk_management.api.callbacks`). A confirmation is stored and committed (raw first),
 then applied by the core and always acknowledged with ``ResultCode`` 0: the money has already
 moved (:func:`tuktuk_management.stored_callbacks.receive_confirmation`).
 """
@@ -22,7 +23,7 @@ from werkzeug.wrappers import Response
 import frappe
 from frappe.utils import now_datetime
 
-from tuktuk_management.api.callbacks import accept_call, json_response, truncated
+from tuktuk_management.api.callbacks import Call, accept_call, json_response, truncated
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import c2b
 from tuktuk_management.ledger.callback_log import (
@@ -70,7 +71,7 @@ def respond_validation(token: str | None, *, legacy_url: str = "") -> Response:
 	call = accept_call(C2B_VALIDATION, token, FORBIDDEN_REPLY[C2B_VALIDATION], legacy_url=legacy_url)
 	if call.refused:
 		return call.refused
-	return json_response(_decide_validation(call.raw_body, call.source_ip, call.settings, legacy_url))
+	return json_response(_decide_validation(call, legacy_url))
 
 
 def respond_confirmation(token: str | None, *, legacy_url: str = "") -> Response:
@@ -85,6 +86,8 @@ def respond_confirmation(token: str | None, *, legacy_url: str = "") -> Response
 		settings=call.settings,
 		commit=False,
 		legacy_url=legacy_url or None,
+		remote_addr=call.remote_addr,
+		forwarded_for=call.forwarded_for,
 	)
 	return json_response(result.reply)
 
@@ -97,17 +100,18 @@ class _Decision:
 	code: str
 
 
-def _decide_validation(
-	raw_body: bytes, source_ip: str, settings: LedgerSettings, legacy_url: str = ""
-) -> dict:
+def _decide_validation(call: Call, legacy_url: str = "") -> dict:
 	"""Store the validation call (committed), decide with the core, mark the log; the reply body."""
+	raw_body, settings = call.raw_body, call.settings
 	now = now_datetime()
 	logged = receive_logged(
 		frappe.db,
 		endpoint=C2B_VALIDATION,
 		raw_body=truncated(raw_body),
 		received_at=now,
-		source_ip=source_ip,
+		source_ip=call.source_ip,
+		remote_addr=call.remote_addr,
+		forwarded_for=call.forwarded_for,
 		apply=lambda log: apply_logged(
 			frappe.db,
 			log,

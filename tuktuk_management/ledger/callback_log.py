@@ -44,8 +44,11 @@ _INSERT_LOG = insert_statement(
 		"error",
 		"raw_body",
 		"legacy_url",
+		"forwarded_for",
+		"remote_addr",
 	),
 )
+FORWARDED_FOR_CHARS_MAX = 1_000
 
 
 def store_callback(
@@ -59,8 +62,14 @@ def store_callback(
 	error: str = "",
 	user: str = "Guest",
 	legacy_url: str | None = None,
+	forwarded_for: str = "",
+	remote_addr: str = "",
 ) -> str:
 	"""Insert a TukTuk Callback Log row for ``raw_body`` exactly as received; return its name.
+
+	source_ip: the caller's address as used for the allowlist (see
+	:func:`tuktuk_management.ledger.callback_guard.client_address`); forwarded_for: the raw
+	``X-Forwarded-For`` header as received; remote_addr: the connection's address.
 
 	legacy_url: the original app's callback method the call arrived at (its aliases, see
 	:mod:`tuktuk_management.legacy.callbacks`), None for this app's own URLs.
@@ -87,6 +96,8 @@ def store_callback(
 			error[:ERROR_CHARS_MAX],
 			text,
 			legacy_url[:140] if legacy_url else None,
+			(forwarded_for or "")[:FORWARDED_FOR_CHARS_MAX],
+			(remote_addr or "")[:140],
 		),
 	)
 	return name
@@ -254,9 +265,12 @@ def receive_logged(
 	source_ip: str,
 	apply: Callable[[str], Logged[OutcomeT]],
 	legacy_url: str | None = None,
+	remote_addr: str = "",
+	forwarded_for: str = "",
 ) -> Logged[OutcomeT]:
 	"""Store ``raw_body`` in a new TukTuk Callback Log and commit (raw first), then ``apply(log)``:
-	:func:`apply_logged` with the endpoint's processor. legacy_url: see :func:`store_callback`."""
+	:func:`apply_logged` with the endpoint's processor. legacy_url, remote_addr, forwarded_for:
+	see :func:`store_callback`."""
 	log = store_callback(
 		db,
 		endpoint=endpoint,
@@ -264,6 +278,8 @@ def receive_logged(
 		received_at=received_at,
 		source_ip=source_ip,
 		legacy_url=legacy_url,
+		remote_addr=remote_addr,
+		forwarded_for=forwarded_for,
 	)
 	# Raw first: the body is committed in its own write before any processing, so it survives
 	# whatever happens next (the scheduled job applies it if processing fails or is paused).

@@ -22,6 +22,8 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 	# A driver's latest payouts (the driver portal, ledger/portal.py).
 	"TukTuk Payout": [("driver", "creation")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
+	# The alert's look-up: has this source alerted in the last hour (ledger/callback_guard.py).
+	"TukTuk Refused Call Summary": [("source_address", "minute_start")],
 	# The SMS sender's claim reads Queued messages oldest first, locking only the batch it takes
 	# (ledger/sms.py); without it the sort would lock every Queued row.
 	"TukTuk Message": [("status", "queued_at")],

@@ -24,6 +24,11 @@ JOURNAL_MAX_LINES_CAP = 50  # whatever the settings say: a journal and its rever
 DEFAULT_PAYOUT_MAX_ATTEMPTS = 5
 DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES = 10
 DEFAULT_B2C_COMMAND_ID = "BusinessPayment"
+# Callback security: what `bench setup production` deploys is one proxy (nginx) in front of the
+# app, with `proxy_set_header X-Forwarded-For $remote_addr` (bench/config/templates/nginx.conf).
+DEFAULT_TRUSTED_PROXY_COUNT = 1
+TRUSTED_PROXY_COUNT_MAX = 10
+DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE = 20
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class LedgerSettings:
 	payout_max_attempts: int = DEFAULT_PAYOUT_MAX_ATTEMPTS
 	payout_retry_backoff_minutes: int = DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 	b2c_command_id: str = DEFAULT_B2C_COMMAND_ID
+	# Callback security: ``trusted_proxy_count`` (proxies in front, 0 = none) and
+	# ``refused_calls_stored_per_minute`` (per source address; see ledger/callback_guard.py).
+	trusted_proxy_count: int = DEFAULT_TRUSTED_PROXY_COUNT
+	refused_calls_stored_per_minute: int = DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
 	# Payment receipts by SMS (read here because the payment path queues them): on only when both
 	# ``sms_enabled`` and ``sms_receipts_enabled`` are; ``sms_receipt_template`` ("" = the default).
 	sms_receipts_enabled: bool = False
@@ -74,6 +83,7 @@ def load_settings(db: Database) -> LedgerSettings:
 			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
 			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
 			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id',
+			'trusted_proxy_count', 'refused_calls_stored_per_minute',
 			'sms_enabled', 'sms_receipts_enabled', 'sms_receipt_template'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
@@ -117,6 +127,16 @@ def load_settings(db: Database) -> LedgerSettings:
 			settings_value.get("payout_retry_backoff_minutes"), DEFAULT_PAYOUT_RETRY_BACKOFF_MINUTES
 		),
 		b2c_command_id=(settings_value.get("b2c_command_id") or DEFAULT_B2C_COMMAND_ID).strip(),
+		trusted_proxy_count=min(
+			TRUSTED_PROXY_COUNT_MAX,
+			max(0, parse_count(settings_value.get("trusted_proxy_count"), DEFAULT_TRUSTED_PROXY_COUNT)),
+		),
+		refused_calls_stored_per_minute=max(
+			0,
+			parse_count(
+				settings_value.get("refused_calls_stored_per_minute"), DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
+			),
+		),
 		sms_receipts_enabled=_check(settings_value.get("sms_enabled"), default=False)
 		and _check(settings_value.get("sms_receipts_enabled"), default=False),
 		sms_receipt_template=settings_value.get("sms_receipt_template") or "",

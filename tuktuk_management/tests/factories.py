@@ -27,6 +27,7 @@ from tuktuk_management.ledger.settings import load_settings
 
 PAYBILL = "600966"
 SAFARICOM_IP = "196.201.214.200"
+NGINX_ADDRESS = "127.0.0.1"  # bench setup production: nginx on the same host
 TRANS_TIME = "20261121121325"
 
 
@@ -99,17 +100,30 @@ def apply_payment(account: str, amount: str = "100", **payload) -> C2BOutcome:
 
 @contextmanager
 def request_context(
-	body: bytes | str | dict, *, token: str | None, source_ip: str = SAFARICOM_IP, method: str
+	body: bytes | str | dict,
+	*,
+	token: str | None,
+	source_ip: str = SAFARICOM_IP,
+	method: str,
+	forwarded_for: str | None = None,
+	remote_addr: str = NGINX_ADDRESS,
 ):
-	"""Install a POST request for ``method`` as ``frappe.local.request`` (as the web server would)."""
+	"""Install a POST request for ``method`` as ``frappe.local.request`` (as the web server would).
+
+	By default the request comes as through bench's production nginx: from ``remote_addr``
+	(127.0.0.1) with ``X-Forwarded-For: <source_ip>``; ``forwarded_for`` sends another header.
+	"""
 	data = json.dumps(body) if isinstance(body, dict) else body
 	query = {"token": token} if token is not None else {}
+	header = source_ip if forwarded_for is None else forwarded_for
 	request = EnvironBuilder(
 		method="POST",
 		path=f"/api/method/{method}",
 		query_string=query,
 		data=data,
 		content_type="application/json",
+		headers={"X-Forwarded-For": header} if header else {},
+		environ_base={"REMOTE_ADDR": remote_addr},
 	).get_request()
 	saved = {name: getattr(frappe.local, name, None) for name in ("request", "request_ip")}
 	frappe.local.request = request
@@ -127,11 +141,13 @@ def call_webhook(
 	*,
 	token: str | None,
 	source_ip: str = SAFARICOM_IP,
+	**request_options,
 ) -> Response:
 	"""Call a webhook function as Frappe would for ``POST /api/method/...?token=...``: a POST
-	request ends with a commit (``frappe.app.after_request``), or a rollback if it raised."""
+	request ends with a commit (``frappe.app.after_request``), or a rollback if it raised.
+	``request_options``: ``forwarded_for`` / ``remote_addr`` of :func:`request_context`."""
 	method = f"{endpoint.__module__}.{endpoint.__name__}"
-	with request_context(body, token=token, source_ip=source_ip, method=method):
+	with request_context(body, token=token, source_ip=source_ip, method=method, **request_options):
 		try:
 			response = endpoint()
 		except Exception:
@@ -152,7 +168,19 @@ def callback_log(name: str | None = None, **filters) -> frappe._dict | None:
 	rows = frappe.get_all(
 		"TukTuk Callback Log",
 		filters=filters,
-		fields=["name", "endpoint", "status", "trans_id", "transaction", "attempts", "error", "raw_body"],
+		fields=[
+			"name",
+			"endpoint",
+			"status",
+			"trans_id",
+			"transaction",
+			"attempts",
+			"error",
+			"raw_body",
+			"source_ip",
+			"remote_addr",
+			"forwarded_for",
+		],
 		order_by="creation desc",
 		limit=1,
 	)

@@ -205,6 +205,37 @@ class TestC2BEndpoints(FrappeTestCase):
 		self.assertAck(self.confirm(allowed, source_ip="196.201.214.77"))
 		self.assertEqual(callback_log(trans_id=allowed["TransID"]).status, "Processed")
 
+	def test_forged_forwarded_for_does_not_pass_the_allowlist(self):
+		frappe.db.set_single_value(SETTINGS, "allowed_callback_ips", "196.201.214.0/24")
+		frappe.db.commit()
+		# The client puts an allowed address first; the proxy appends the real one.
+		forged = c2b_payload(self.vehicle.mpesa_account)
+		response = self.confirm(forged, forwarded_for="196.201.214.77, 10.1.2.3")
+		self.assertEqual(response.status_code, 403)
+		log = callback_log(source_ip="10.1.2.3", creation=(">=", self.started_at))
+		self.assertEqual(
+			(log.status, log.remote_addr, log.forwarded_for),
+			("Rejected", "127.0.0.1", "196.201.214.77, 10.1.2.3"),
+		)
+		self.assertFalse(self.transactions(forged["TransID"]))
+		# No proxy trusted: the connection's own address is checked, whatever the header says.
+		frappe.db.set_single_value(SETTINGS, "trusted_proxy_count", 0)
+		frappe.db.commit()
+		try:
+			direct = c2b_payload(self.vehicle.mpesa_account)
+			self.assertEqual(self.confirm(direct, forwarded_for="196.201.214.77").status_code, 403)
+			self.assertAck(self.confirm(direct, forwarded_for="10.9.9.9", remote_addr="196.201.214.5"))
+		finally:
+			frappe.db.set_single_value(SETTINGS, "trusted_proxy_count", 1)
+			frappe.db.commit()
+		# Through bench's nginx (the header is the caller's address alone) Daraja still passes.
+		genuine = c2b_payload(self.vehicle.mpesa_account)
+		self.assertAck(self.confirm(genuine, source_ip="196.201.214.77"))
+		log = callback_log(trans_id=genuine["TransID"])
+		self.assertEqual(
+			(log.status, log.source_ip, log.forwarded_for), ("Processed", "196.201.214.77", "196.201.214.77")
+		)
+
 	# --- bodies that are stored and flagged, never applied
 
 	def test_wrong_shortcode_is_invalid_and_not_applied(self):
