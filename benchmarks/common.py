@@ -36,6 +36,8 @@ CONTRIBUTION_KES = 50  # company share of PAYMENT_AMOUNT_KES at 50 %, below the 
 WORKER_START_TIMEOUT_S = 60
 WORKER_RESULT_TIMEOUT_S = 600
 FLEET_INSERT_BATCH_MAX = 500
+# Payment receipts by SMS (TukTuk Message rows written with each payment): set by run.py --receipts.
+RECEIPTS_ENABLED = False
 
 
 def server_url(db_url: str | None) -> str:
@@ -60,6 +62,9 @@ def throwaway_database(db_url: str | None, label: str) -> Iterator[DatabaseURL]:
 		with MariaDB(url) as db:
 			create_schema(db)
 			set_single_value(db, SETTINGS_DOCTYPE, "mpesa_paybill", PAYBILL)
+			if RECEIPTS_ENABLED:
+				set_single_value(db, SETTINGS_DOCTYPE, "sms_enabled", 1)
+				set_single_value(db, SETTINGS_DOCTYPE, "sms_receipts_enabled", 1)
 			db.commit()
 		yield url
 	finally:

@@ -67,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
 		action="append",
 		help="run only these benchmarks (hot, trips, spread, storm, or a bench_ name)",
 	)
+	parser.add_argument(
+		"--receipts", action="store_true", help="payment receipts by SMS on (one TukTuk Message per payment)"
+	)
 	args = parser.parse_args(argv)
+	common.RECEIPTS_ENABLED = args.receipts
 	if not 1 <= args.workers <= WORKERS_MAX:
 		parser.error(f"--workers must be between 1 and {WORKERS_MAX}")
 	rounds = args.rounds or (ROUNDS_QUICK if args.quick else ROUNDS_FULL)

@@ -53,6 +53,16 @@ for who in guest driver accountant manager; do
   echo "  list transactions:  $(names 'TukTuk%20Transaction' | tr -d '\n' | cut -c1-120)"
   echo "  list callback log:  $(names 'TukTuk%20Callback%20Log' | tr -d '\n' | cut -c1-60)"
 done
+echo "== driver portal (/driver): HTTP code, shows own driver?, shows other driver?"
+has() { grep -q "$1" /tmp/ttk_http_body.txt && echo yes || echo no; }
+for who in guest driver manager; do
+  if [ $who = guest ]; then rm -f /tmp/ttk_http_cj.txt; touch /tmp/ttk_http_cj.txt; else login "http-$who@example.com"; fi
+  for query in "" "?driver=$OTHER_DRIVER" "?name=$OTHER_DRIVER&from_date=2020-01-01&to_date=2020-03-01"; do
+    c=$(code -b /tmp/ttk_http_cj.txt -H "$H" "$B/driver$query")
+    echo "  $who /driver$query: $c own=$(has "$OWN_DRIVER") other=$(has "$OTHER_DRIVER")"
+  done
+  echo "  $who list messages: $(names 'TukTuk%20Message' | tr -d '\n' | cut -c1-80)"
+done
 echo "== every whitelisted money method (POST, dummy args): HTTP code per caller"
 for who in guest driver accountant manager; do
   if [ $who = guest ]; then rm -f /tmp/ttk_http_cj.txt; touch /tmp/ttk_http_cj.txt; else login "http-$who@example.com"; fi

@@ -20,6 +20,8 @@ scheduler_events = {
 			"tuktuk_management.tasks.process_pending_callbacks",
 			# B2C: results left behind, Queued payouts left behind, due retries, Unknown resolution.
 			"tuktuk_management.tasks.process_payouts",
+			# SMS: target reminders of the slot due now, day-end summaries, then the sender.
+			"tuktuk_management.tasks.queue_due_messages",
 		],
 		# Daily close and reconciliation: each checks whether its time in TukTuk Settings has
 		# passed (site time zone) and the day's work is not done yet, then enqueues chunked jobs.

@@ -29,7 +29,7 @@ from tuktuk_management.ledger.callback_log import (
 )
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.status import LogStatus
-from tuktuk_management.tasks import enqueue_payout_job
+from tuktuk_management.tasks import enqueue_message_job, enqueue_payout_job
 
 LOG_DOCTYPE = doctypes.CALLBACK_LOG
 C2B_FAILED_TITLE = "TukTuk C2B processing failed"
@@ -138,6 +138,9 @@ def _confirmation_applied(log: str, outcome: c2b.C2BOutcome) -> None:
 		# Sent by a background job once this transaction commits: never inside this request, never
 		# while the driver's row lock is held, never for a payment that rolled back.
 		enqueue_payout_job(outcome.payout)
+	if outcome.message:
+		# The receipt queued with the payment: sent by the message job after this commits.
+		enqueue_message_job()
 	if outcome.status == LogStatus.CONFLICT:
 		_log_error(
 			log, C2B_CONFLICT_TITLE, f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}"
@@ -190,6 +193,8 @@ def apply_result_log(
 
 
 def _result_applied(log: str, outcome: payouts.PayoutOutcome) -> None:
+	if outcome.changed and outcome.payout:
+		_queue_payout_message(outcome.payout)
 	if outcome.status == LogStatus.CONFLICT:
 		message = (
 			f"Payout {outcome.payout} (callback log {log}): {outcome.reason}. Check the M-Pesa statement."
@@ -208,3 +213,15 @@ def log_callback_error(log: str, exc: BaseException, *, title: str) -> None:
 
 def _log_error(log: str, title: str, message: str) -> None:
 	frappe.log_error(title=title, message=message, reference_doctype=LOG_DOCTYPE, reference_name=log)
+
+
+def _queue_payout_message(payout: str) -> None:
+	"""Before the result commits: "payout sent" or "payout failed" for the driver (once per payout
+	and kind, idempotency key), when TukTuk Settings has payout messages on."""
+	from tuktuk_management.ledger import messages
+
+	settings = messages.load_message_settings(frappe.db)
+	if messages.queue_payout_outcome(
+		frappe.db, payout, messages=settings, now=now_datetime(), user="Administrator"
+	):
+		enqueue_message_job()

@@ -313,6 +313,111 @@ def alert_stuck_payouts() -> list[str]:
 	return [row["name"] for row in stuck]
 
 
+# -- Driver messages (SMS) -------------------------------------------------------------------------
+MESSAGE_JOB = "tuktuk_management.tasks.send_messages_job"
+MESSAGE_JOB_QUEUE = "short"
+MESSAGE_JOB_TIMEOUT_S = 300
+MESSAGE_BATCHES_PER_JOB_MAX = 10  # at most this many batches of ledger.sms.BATCH_MAX per job
+
+
+def enqueue_message_job() -> None:
+	"""Send Queued messages once the current transaction commits (one job however many callers:
+	deduplicated by job id; never queued for a transaction that rolls back)."""
+	frappe.enqueue(
+		MESSAGE_JOB,
+		queue=MESSAGE_JOB_QUEUE,
+		timeout=MESSAGE_JOB_TIMEOUT_S,
+		job_id="tuktuk_management:send_messages",
+		deduplicate=True,
+		enqueue_after_commit=True,
+	)
+
+
+def frappe_sms_gateway():
+	"""The gateway configured in the desk's SMS Settings (``sms_gateway_url``, message and receiver
+	parameters, static and header parameters, Use POST), or None when no URL is set.
+
+	Sent with the request shape of Frappe's ``send_request`` (see ledger.sms.HttpGateway), which
+	this does not call: it has no timeout and returns only the status code, while the outbox
+	records the provider's reply.
+	"""
+	from tuktuk_management.ledger.sms import HttpGateway
+
+	settings = frappe.get_cached_doc("SMS Settings")
+	if not settings.sms_gateway_url:
+		return None
+	parameters = {row.parameter: row.value for row in settings.get("parameters") if not row.header}
+	headers = {row.parameter: row.value for row in settings.get("parameters") if row.header}
+	return HttpGateway(
+		url=settings.sms_gateway_url.strip(),
+		message_parameter=settings.message_parameter,
+		receiver_parameter=settings.receiver_parameter,
+		parameters=parameters,
+		headers=headers,
+		use_post=bool(settings.use_post),
+	)
+
+
+def send_messages_job() -> dict:
+	"""Background job: send due Queued TukTuk Messages in batches (claim, call the gateway with no
+	transaction open, record; each batch committed). Returns the counts."""
+	from tuktuk_management.ledger import messages, sms
+
+	settings = messages.load_message_settings(frappe.db)
+	gateway = frappe_sms_gateway()
+	total = sms.SendSummary()
+	if gateway is None:
+		return {"error": "SMS Settings has no gateway URL", **total.as_dict()}
+	for _batch in range(MESSAGE_BATCHES_PER_JOB_MAX):
+		# The sender's claim and record are its own units of work: commit is a boundary here.
+		summary = sms.send_queued(
+			frappe.db, gateway, commit=frappe.db.commit, settings=settings, clock=now_datetime
+		)
+		for field in ("sent", "retrying", "failed", "skipped"):
+			setattr(total, field, getattr(total, field) + getattr(summary, field))
+		total.quiet = summary.quiet
+		if summary.quiet or not (summary.sent + summary.retrying + summary.failed + summary.skipped):
+			break
+	return total.as_dict()
+
+
+def queue_due_messages() -> dict:
+	"""Every five minutes (``hooks.scheduler_events``): queue the target reminders of the slot due
+	now and the day-end summaries of the last closed business date (both idempotent on their keys),
+	then enqueue the sender for anything Queued and due."""
+	from tuktuk_management.ledger import messages
+	from tuktuk_management.ledger.close import drivers_due, due_business_date
+
+	settings = load_settings(frappe.db)
+	message_settings = messages.load_message_settings(frappe.db)
+	if not message_settings.enabled:
+		return {}
+	now = now_datetime()
+	reminders = messages.queue_target_reminders(
+		frappe.db, settings=settings, messages=message_settings, now=now, user=SCHEDULER_USER
+	)
+	summaries = 0
+	business_date = due_business_date(now, settings.daily_close_time)
+	if message_settings.summaries and not drivers_due(frappe.db, business_date, limit=1):
+		closed = frappe.db.count("TukTuk Daily Close", {"business_date": business_date})
+		queued = frappe.db.count(
+			"TukTuk Message",
+			{"kind": messages.MessageKind.SUMMARY, "idempotency_key": ("like", f"summary:%:{business_date}")},
+		)
+		if closed and queued < closed:
+			summaries = messages.queue_day_summaries(
+				frappe.db,
+				business_date=business_date,
+				settings=settings,
+				messages=message_settings,
+				now=now,
+				user=SCHEDULER_USER,
+			)
+	if frappe.db.exists("TukTuk Message", {"status": "Queued"}):
+		enqueue_message_job()
+	return {"reminders": reminders, "summaries": summaries}
+
+
 # -- The books against M-Pesa (DESIGN §9) -----------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger import accounts, messages
 from tuktuk_management.ledger.c2b_routing import (  # routing names stay importable from here
 	PAYMENT,
 	REPAYMENT,
@@ -83,6 +83,7 @@ class C2BOutcome:
 	payout: str | None = None
 	reason: str = ""
 	already_handled: bool = False
+	message: str | None = None  # the idempotency key of the receipt queued with it (SMS)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -273,7 +274,7 @@ class _Plan:
 	def driver(self) -> str | None:
 		return self.route.driver if self.status == LogStatus.PROCESSED else None
 
-	def outcome(self, trans_id: str, payout: str | None = None) -> C2BOutcome:
+	def outcome(self, trans_id: str, payout: str | None = None, message: str | None = None) -> C2BOutcome:
 		return C2BOutcome(
 			self.status,
 			trans_id=trans_id,
@@ -282,6 +283,7 @@ class _Plan:
 			split=self.split,
 			payout=payout,
 			reason=self.route.reason if self.status == LogStatus.UNALLOCATED else "",
+			message=message if self.driver else None,
 		)
 
 	def transaction_fields(self) -> tuple:
@@ -388,6 +390,10 @@ def _post_payment(
 	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
 	if payout:
 		step("payout_queued")
+	receipt = None
+	if settings.sms_receipts_enabled and planned.driver:  # SMS outbox row, one INSERT, before the lock
+		receipt = messages.queue_receipt(db, planned, trans_id, settings=settings, now=now, user=user)
+		step("receipt_queued")
 
 	locked = LockedDrivers()
 	locked_row = None
@@ -397,6 +403,8 @@ def _post_payment(
 	plan = _plan(route, locked_row, amount_kes, settings)
 	if plan.transaction_fields() != planned.transaction_fields():
 		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
+	if receipt and (plan.split, plan.target_kes) != (planned.split, planned.target_kes):
+		receipt = messages.correct_receipt(db, receipt, plan, trans_id, settings=settings)
 
 	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]
@@ -416,7 +424,7 @@ def _post_payment(
 		user=user,
 		on_step=on_step,
 	)
-	return plan.outcome(trans_id, payout)
+	return plan.outcome(trans_id, payout, receipt)
 
 
 def _insert_payout(db: Database, plan: _Plan, trans_id: str, *, now: datetime, user: str) -> str:

@@ -16,11 +16,17 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 		("voucher_type", "voucher_no", "debit", "credit"),
 		("party", "posting_datetime"),
 	],
-	# Collections per day and the suspense list (ledger/figures.py).
-	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp")],
+	# Collections per day and the suspense list (ledger/figures.py); a driver's latest payments
+	# (the driver form and the driver portal) without sorting all of the driver's payments.
+	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp"), ("driver", "timestamp")],
+	# A driver's latest payouts (the driver portal, ledger/portal.py).
+	"TukTuk Payout": [("driver", "creation")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
 	# The alert's look-up: has this source alerted in the last hour (ledger/callback_guard.py).
 	"TukTuk Refused Call Summary": [("source_address", "minute_start")],
+	# The SMS sender's claim reads Queued messages oldest first, locking only the batch it takes
+	# (ledger/sms.py); without it the sort would lock every Queued row.
+	"TukTuk Message": [("status", "queued_at")],
 }
 
 # Indexes an earlier version created, replaced by the covering ones above (patch

@@ -68,6 +68,10 @@ class LedgerSettings:
 	# ``refused_calls_stored_per_minute`` (per source address; see ledger/callback_guard.py).
 	trusted_proxy_count: int = DEFAULT_TRUSTED_PROXY_COUNT
 	refused_calls_stored_per_minute: int = DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
+	# Payment receipts by SMS (read here because the payment path queues them): on only when both
+	# ``sms_enabled`` and ``sms_receipts_enabled`` are; ``sms_receipt_template`` ("" = the default).
+	sms_receipts_enabled: bool = False
+	sms_receipt_template: str = ""
 
 
 def load_settings(db: Database) -> LedgerSettings:
@@ -79,7 +83,8 @@ def load_settings(db: Database) -> LedgerSettings:
 			'journal_max_line_amount_kes', 'daily_close_time', 'miss_limit',
 			'deduct_shortfall_from_deposit', 'reconciliation_time', 'reconciliation_recipients', 'instant_payouts_enabled',
 			'payout_max_attempts', 'payout_retry_backoff_minutes', 'b2c_command_id',
-			'trusted_proxy_count', 'refused_calls_stored_per_minute'))
+			'trusted_proxy_count', 'refused_calls_stored_per_minute',
+			'sms_enabled', 'sms_receipts_enabled', 'sms_receipt_template'))
 		or (doctype = 'System Settings' and field = 'time_zone')""",
 		(SETTINGS_DOCTYPE,),
 	)
@@ -132,6 +137,9 @@ def load_settings(db: Database) -> LedgerSettings:
 				settings_value.get("refused_calls_stored_per_minute"), DEFAULT_REFUSED_CALLS_STORED_PER_MINUTE
 			),
 		),
+		sms_receipts_enabled=_check(settings_value.get("sms_enabled"), default=False)
+		and _check(settings_value.get("sms_receipts_enabled"), default=False),
+		sms_receipt_template=settings_value.get("sms_receipt_template") or "",
 	)
 
 

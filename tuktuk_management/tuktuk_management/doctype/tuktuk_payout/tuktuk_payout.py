@@ -1,7 +1,7 @@
 # Copyright (c) 2026, tuktuk_management developers and contributors
 # For license information, please see license.txt
 
-from tuktuk_management.controllers import CoreWrittenDocument
+from tuktuk_management.controllers import CoreWrittenDocument, add_composite_indexes
 
 
 class TukTukPayout(CoreWrittenDocument):
@@ -9,3 +9,7 @@ class TukTukPayout(CoreWrittenDocument):
 
 	written_by = "the payment and payout flows"
 	instead_of_delete = "Payouts are part of the books; a failed one stays Failed."
+
+
+def on_doctype_update():
+	add_composite_indexes("TukTuk Payout")

@@ -29,6 +29,7 @@ class TukTukSettings(Document):
 		self.validate_operating_timezone()
 		self.validate_allowed_callback_ips()
 		self.validate_journal_limits()
+		self.validate_messaging()
 
 	def on_update(self):
 		self.refresh_drivers_left_to_target()
@@ -97,3 +98,25 @@ class TukTukSettings(Document):
 		"""A new global target changes every driver's left_to_target that uses it."""
 		if self.has_value_changed("global_daily_target"):
 			refresh_left_to_target(frappe.db, load_settings(frappe.db))
+
+	def validate_messaging(self):
+		"""Reminder times readable, templates that render with sample figures (names they know)."""
+		from tuktuk_management.ledger import messages
+
+		try:
+			messages.parse_times(self.get("sms_reminder_times") or "")
+		except ValueError as exc:
+			frappe.throw(_("Reminder Times: {0}.").format(exc), title=_("Invalid Reminder Times"))
+		for field, sample in (
+			("sms_receipt_template", "receipt"),
+			("sms_reminder_template", "reminder"),
+			("sms_summary_template", "summary"),
+			("sms_payout_template", "payout"),
+		):
+			if self.get(field):
+				try:
+					messages.check_template(self.get(field), messages.SAMPLE_FIGURES[sample])
+				except messages.TemplateInvalid as exc:
+					frappe.throw(
+						_("{0}: {1}").format(_(self.meta.get_label(field)), exc), title=_("Invalid Template")
+					)
