@@ -115,7 +115,7 @@ def load_sample_statement() -> dict:
 	imported = frappe.get_doc(
 		{"doctype": "TukTuk Statement Import", "statement_file": file_doc.file_url}
 	).insert()
-	frappe.db.commit()
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- console demo: bench execute does not commit
 	return {
 		"statement_import": imported.name,
 		"lines_new": imported.lines_new,

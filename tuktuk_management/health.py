@@ -263,7 +263,7 @@ def reset_future_job_stamps(now: datetime) -> list[str]:
 	(in the old zone; ``creation`` for a job that never ran): Frappe waits for the next cron time
 	after the stamp. Returns their names."""
 	# A job that never ran is timed from its creation, stamped in the zone of the install.
-	names = frappe.db.sql_list(
+	names = frappe.db.sql_list(  # nosemgrep: frappe-using-db-sql -- the app's Scheduled Job Types by method prefix
 		"""select name from `tabScheduled Job Type` where method like %s
 		and (last_execution > %s or (last_execution is null and creation > %s))""",
 		(APP_JOB_PREFIX + "%", now, now),

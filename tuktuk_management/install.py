@@ -57,6 +57,7 @@ def set_default_times() -> None:
 
 	from tuktuk_management.settings_times import reset_stamped_times, time_defaults
 
+	# nosemgrep: frappe-using-db-sql -- whether the Single was ever stored (its doc fills defaults)
 	if frappe.db.sql("select 1 from `tabSingles` where doctype = %s limit 1", (SETTINGS_DOCTYPE,)):
 		reset_stamped_times([now_datetime()])
 		return

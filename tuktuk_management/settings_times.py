@@ -39,7 +39,7 @@ def reset_stamped_times(moments: list[datetime], changed: set[str] = frozenset()
 	controller runs; Frappe clears its document cache). Returns the fields reset."""
 	defaults = time_defaults()
 	stored = dict(
-		frappe.db.sql(
+		frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- the stored Time values, not the doc's defaults
 			"select field, value from `tabSingles` where doctype = %s and field in %s",
 			(SETTINGS_DOCTYPE, tuple(defaults) or ("",)),
 		)

@@ -109,7 +109,7 @@ def recover_lines(lines: str | list | None = None) -> dict:
 def _commit() -> None:
 	# Unit-of-work boundary of a recovery step: the claim with its stored callback body, then the
 	# payment with its log mark (the core's three steps, see ledger/mpesa_statement/recover.py).
-	frappe.db.commit()  # nosemgrep
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- a recovery step is its own unit of work
 
 
 def _names(lines: str | list | None) -> list[str] | None:
@@ -146,7 +146,7 @@ def nightly_figures() -> dict | None:
 		),
 		rollback=frappe.db.rollback,
 	)
-	frappe.db.commit()  # nosemgrep: unit-of-work boundary: the match and its fee postings
+	frappe.db.commit()  # nosemgrep: frappe-manual-commit -- unit of work: the match and its fee postings
 	summary = result.summary()
 	return {
 		"statement_import": statement_import,

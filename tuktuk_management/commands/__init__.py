@@ -119,7 +119,7 @@ def tuktuk_health(context, as_json: bool = False, reset_job_stamps: bool = False
 			from tuktuk_management.health import reset_future_job_stamps
 
 			names = reset_future_job_stamps(now_datetime())
-			frappe.db.commit()
+			frappe.db.commit()  # nosemgrep: frappe-manual-commit -- bench command: the job stamps reset are its unit of work
 			click.echo(f"Reset to now: {', '.join(names) or 'none stamped in the future'}", err=True)
 		result = report()
 		code = result["exit_code"]

@@ -11,7 +11,7 @@ from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
 
 
 def execute():
-	stored = frappe.db.sql(
+	stored = frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- the stored value, not the doc's default
 		"select value from `tabSingles` where doctype = %s and field = 'keep_scheduler_active'",
 		(SETTINGS_DOCTYPE,),
 	)

@@ -18,7 +18,10 @@ def execute():
 def role_link_columns() -> tuple[tuple[str, str], ...]:
 	"""Every ``(DocType, column)`` that links to Role, standard or custom, plus the core ones."""
 	links = set(mapping.ROLE_LINK_COLUMNS)
-	for doctype, fieldname in frappe.db.sql(
+	for (
+		doctype,
+		fieldname,
+	) in frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- every Link-to-Role column, before the model sync
 		"""select parent, fieldname from `tabDocField` where fieldtype = 'Link' and options = 'Role'
 		union select dt, fieldname from `tabCustom Field` where fieldtype = 'Link' and options = 'Role'"""
 	):

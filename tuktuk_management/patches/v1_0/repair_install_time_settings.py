@@ -40,13 +40,13 @@ def first_saved_moments() -> list[datetime]:
 	)
 	if first:
 		moments.append(get_datetime(first[0].creation))
-	creation = frappe.db.sql(
+	creation = frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- the Single's stored creation stamp
 		"select value from `tabSingles` where doctype = %s and field = 'creation'", (SETTINGS_DOCTYPE,)
 	)
 	if creation and creation[0][0]:
 		moments.append(get_datetime(creation[0][0]))
 	# install-app registers the app's Scheduled Job Types seconds after it saved the settings.
-	installed = frappe.db.sql(
+	installed = frappe.db.sql(  # nosemgrep: frappe-using-db-sql -- when install-app registered the app's jobs
 		"select min(creation) from `tabScheduled Job Type` where method like %s", ("tuktuk_management.%",)
 	)
 	if installed and installed[0][0]:

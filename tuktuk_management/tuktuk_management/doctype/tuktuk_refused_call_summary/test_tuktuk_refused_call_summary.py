@@ -38,7 +38,7 @@ class TestTukTukRefusedCallSummary(FrappeTestCase):
 				"trusted_proxy_count": 1,
 			},
 		)
-		frappe.db.commit()
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- test: a refused call commits on its own, as in a request
 
 	@classmethod
 	def tearDownClass(cls):
@@ -47,7 +47,7 @@ class TestTukTukRefusedCallSummary(FrappeTestCase):
 			set_encrypted_password(SETTINGS, SETTINGS, cls.saved_token, "callback_token")
 		else:
 			remove_encrypted_password(SETTINGS, SETTINGS, "callback_token")
-		frappe.db.commit()
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- test: a refused call commits on its own, as in a request
 		super().tearDownClass()
 
 	def setUp(self):
@@ -62,7 +62,7 @@ class TestTukTukRefusedCallSummary(FrappeTestCase):
 		frappe.db.delete("TukTuk Callback Log", {"source_ip": ATTACKER})
 		frappe.db.delete("TukTuk Refused Call Summary", {"source_address": ATTACKER})
 		frappe.db.delete("Notification Log", {"document_type": "TukTuk Refused Call Summary"})
-		frappe.db.commit()
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- test: a refused call commits on its own, as in a request
 
 	def test_manual_insert_is_refused(self):
 		with self.assertRaises(frappe.PermissionError):

@@ -55,7 +55,7 @@ class TestTukTukStatementLine(FrappeTestCase):
 		self.assertEqual(
 			frappe.db.get_value("TukTuk Statement Line", receipt, "match_status"), "Not in Books"
 		)
-		frappe.db.commit()  # the upload is its own request; recovery commits its steps
+		frappe.db.commit()  # nosemgrep: frappe-manual-commit -- test: the upload is its own request; recovery commits its steps
 		result = recover_lines([receipt])
 		self.assertEqual(result["applied"], 1)
 		transaction = frappe.get_doc("TukTuk Transaction", receipt)
