@@ -15,7 +15,9 @@ from benchmarks import common
 from tuktuk_management.cli import handle_confirmation
 from tuktuk_management.standalone.db import MariaDB
 
-DRIVER_LOCK_MARK = "from `tabTukTuk Driver`"
+DRIVER_LOCK_MARK = (
+	"`tabTukTuk Driver`"  # the driver row lock (alone, or with its vehicle: c2b_routing.lock_route)
+)
 
 
 class CountingMariaDB(MariaDB):

@@ -24,6 +24,7 @@ from tuktuk_management.ledger.c2b_routing import (  # routing names stay importa
 	SUSPENSE_ROUTE,
 	LookUp,
 	Route,
+	lock_route,
 	look_up,
 	resolve_route,
 	split_credit_lines,
@@ -33,7 +34,6 @@ from tuktuk_management.ledger.database import Database, is_duplicate_entry
 from tuktuk_management.ledger.drivers import (
 	DriverRow,
 	LockedDrivers,
-	lock_drivers,
 )
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.payouts.state import queue_payout
@@ -163,10 +163,15 @@ class Prepared:
 		return self.plan is not None
 
 
-def prepare_confirmation(db: Database, body: bytes | str | dict, *, settings: LedgerSettings) -> Prepared:
+def prepare_confirmation(
+	db: Database, body: bytes | str | dict, *, settings: LedgerSettings, now: datetime | None = None
+) -> Prepared:
 	"""Parse, look up, route and plan one C2B confirmation body (Daraja shape); no writes, no locks.
 
-	One read at most (the redelivery check, the route and the routed driver's row in one query).
+	now: the clock (naive, site time zone) the payment will be posted with; its date decides who
+	drives the vehicle (a substitution covering it), and :func:`apply_confirmation` re-checks that
+	under the lock with its own ``now``. One read at most (the redelivery check, the route and the
+	routed driver's row in one query).
 	Malformed bodies, another paybill's BusinessShortCode, redeliveries and conflicts come back as
 	final outcomes, not exceptions.
 	"""
@@ -182,7 +187,7 @@ def prepare_confirmation(db: Database, body: bytes | str | dict, *, settings: Le
 				reason="BusinessShortCode is not the configured paybill",
 			)
 		)
-	looked_up = look_up(db, callback.account_reference, callback.TransID)
+	looked_up = look_up(db, callback.account_reference, callback.TransID, on_date=now.date() if now else None)
 	if looked_up.existing:
 		return Prepared(_existing_outcome(callback, looked_up.existing))
 	plan = _plan(looked_up.route, looked_up.driver_row, callback.amount_kes, settings)
@@ -254,7 +259,7 @@ def process_confirmation(
 	For callers without a callback log (allocation, tests, benchmarks); the arguments are those of
 	:func:`apply_confirmation`. Returns a :class:`C2BOutcome`.
 	"""
-	prepared = prepare_confirmation(db, body, settings=settings)
+	prepared = prepare_confirmation(db, body, settings=settings, now=now)
 	return apply_confirmation(
 		db, prepared, settings=settings, now=now, callback_log=callback_log, user=user, on_step=on_step
 	)
@@ -306,14 +311,14 @@ def _plan(route: Route, row: DriverRow | None, amount_kes: int, settings: Ledger
 
 	Called twice per payment: before the lock with the row read by the route's query, and under
 	the lock with the locked row. A routed driver that is missing, no longer Active or no longer
-	on the vehicle sends the money to suspense.
+	on the vehicle (unless paid as a substitute) sends the money to suspense.
 	"""
 	if route.driver and route.kind != SUSPENSE_ROUTE:
 		if row is None or row.status != "Active":
 			route = Route(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="driver changed while the payment was routed"
 			)
-		elif route.kind == PAYMENT and row.assigned_tuktuk != route.tuktuk:
+		elif route.kind == PAYMENT and not route.substitution and row.assigned_tuktuk != route.tuktuk:
 			route = Route(
 				SUSPENSE_ROUTE, tuktuk=route.tuktuk, reason="vehicle assignment changed while routing"
 			)
@@ -398,7 +403,9 @@ def _post_payment(
 	locked = LockedDrivers()
 	locked_row = None
 	if route.driver and route.kind != SUSPENSE_ROUTE:
-		locked = lock_drivers(db, [route.driver])
+		# The driver row, and for a vehicle payment the vehicle and its substitutions, re-read
+		# under the lock: a route changed since the look-up becomes suspense (lock_route).
+		locked, route = lock_route(db, route, now.date())
 		locked_row = locked.rows.get(route.driver)
 	plan = _plan(route, locked_row, amount_kes, settings)
 	if plan.transaction_fields() != planned.transaction_fields():

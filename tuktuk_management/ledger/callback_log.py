@@ -165,7 +165,7 @@ def process_logged_confirmation(
 	"""
 	if settings.processing_paused:
 		return c2b.C2BOutcome(LogStatus.RECEIVED, trans_id=models.trans_id_of(raw_body))
-	prepared = c2b.prepare_confirmation(db, raw_body, settings=settings)
+	prepared = c2b.prepare_confirmation(db, raw_body, settings=settings, now=now)
 	if not claim_callback(db, name, prepared.outcome, now=now):
 		return _already_handled(db, name, raw_body)
 	outcome = c2b.apply_confirmation(

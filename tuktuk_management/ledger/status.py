@@ -82,3 +82,20 @@ class CallbackEndpoint:
 		ACCOUNT_BALANCE_RESULT,
 		ACCOUNT_BALANCE_TIMEOUT,
 	)
+
+
+class VehicleStatus:
+	"""TukTuk Vehicle ``status``: only an Active vehicle's payments go to a driver."""
+
+	ACTIVE = "Active"
+	MAINTENANCE = "Maintenance"
+	RETIRED = "Retired"
+	ALL = (ACTIVE, MAINTENANCE, RETIRED)
+
+
+class SubstitutionStatus:
+	"""TukTuk Substitution ``status``: Cancelled is how a substitution is withdrawn (kept for history)."""
+
+	ACTIVE = "Active"
+	CANCELLED = "Cancelled"
+	ALL = (ACTIVE, CANCELLED)
