@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from tuktuk_management.ledger import doctypes
-from tuktuk_management.ledger.status import CallbackEndpoint, PaymentStatus, PayoutStatus, TransactionType
+from tuktuk_management.ledger.status import (
+	CallbackEndpoint,
+	PaymentStatus,
+	PayoutStatus,
+	SubstitutionStatus,
+	TransactionType,
+	VehicleStatus,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCTYPE_DIR = ROOT / "tuktuk_management" / "tuktuk_management" / "doctype"
@@ -27,6 +34,8 @@ def test_status_classes_are_the_select_options_of_their_fields():
 	assert PaymentStatus.ALL == select_options(doctypes.TRANSACTION, "payment_status")
 	assert TransactionType.ALL == select_options(doctypes.TRANSACTION, "transaction_type")
 	assert CallbackEndpoint.ALL == select_options(doctypes.CALLBACK_LOG, "endpoint")
+	assert VehicleStatus.ALL == select_options(doctypes.VEHICLE, "status")
+	assert SubstitutionStatus.ALL == select_options(doctypes.SUBSTITUTION, "status")
 	for group in (PayoutStatus.IN_FLIGHT, PayoutStatus.UNPAID, PayoutStatus.ATTENTION, PayoutStatus.WAITING):
 		assert set(group) <= set(PayoutStatus.ALL)
 	assert set(PaymentStatus.REVERSIBLE) <= set(PaymentStatus.ALL)

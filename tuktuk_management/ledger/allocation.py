@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from tuktuk_management.daraja import models
 from tuktuk_management.ledger import accounts, c2b
@@ -26,6 +26,7 @@ from tuktuk_management.ledger.postings import CorrectionRefused, NotFound
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.split import Split, effective_target_kes
 from tuktuk_management.ledger.status import PaymentStatus
+from tuktuk_management.ledger.substitutions import driver_of_vehicle_on
 from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 ALLOCATED = PaymentStatus.ALLOCATED
@@ -60,10 +61,14 @@ class Allocation:
 		}
 
 
-def current_driver_of(db: Database, vehicle: str) -> str:
-	"""The one Active driver assigned to ``vehicle``; raises CorrectionRefused otherwise."""
+def current_driver_of(db: Database, vehicle: str, on_date: date | None = None) -> str:
+	"""Who drives ``vehicle`` on ``on_date``: the substitute of an Active substitution covering it,
+	else the one Active driver assigned to it; raises CorrectionRefused otherwise."""
 	if not db.sql("select name from `tabTukTuk Vehicle` where name = %s", (vehicle,)):
 		raise NotFound(f"Vehicle {vehicle} does not exist.")
+	substitute = driver_of_vehicle_on(db, vehicle, on_date) if on_date else None
+	if substitute:
+		return substitute
 	drivers = [
 		name
 		for (name,) in db.sql(
@@ -90,7 +95,8 @@ def allocate_payment(
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
 ) -> Allocation:
-	"""Move an Unallocated payment from suspense to ``driver`` (or ``vehicle``'s current driver).
+	"""Move an Unallocated payment from suspense to ``driver`` (or ``vehicle``'s current driver:
+	its substitute on ``now``'s date during a substitution, else its assigned Active driver).
 
 	The split is a Repayment when the payment's account number is the driver's Sunny ID, a
 	Payment otherwise. Posts ``suspense → target/payable/deposit`` under the payment's voucher
@@ -103,15 +109,25 @@ def allocate_payment(
 	if bool(driver) == bool(vehicle):
 		raise CorrectionRefused("Give either a driver or a vehicle to allocate the payment to.")
 	if vehicle:
-		driver = current_driver_of(db, vehicle)
+		driver = current_driver_of(db, vehicle, now.date())
 	step = on_step or (lambda _name: None)
 	with in_savepoint(db, SAVEPOINT):
-		allocation = _allocate(db, transaction, driver, settings=settings, now=now, user=user, step=step)
+		allocation = _allocate(
+			db, transaction, driver, settings=settings, now=now, user=user, step=step, vehicle=vehicle
+		)
 	return allocation
 
 
 def _allocate(
-	db: Database, transaction: str, driver: str, *, settings: LedgerSettings, now: datetime, user: str, step
+	db: Database,
+	transaction: str,
+	driver: str,
+	*,
+	settings: LedgerSettings,
+	now: datetime,
+	user: str,
+	step,
+	vehicle: str | None = None,
 ) -> Allocation:
 	locked = lock_drivers(db, [driver])  # lock order everywhere: drivers, then the transaction
 	if driver not in locked:
@@ -149,7 +165,8 @@ def _allocate(
 			db, driver=driver, amount_kes=split.driver_share_kes, transaction=transaction, now=now, user=user
 		)
 		step("payout_queued")
-	_mark_allocated(db, transaction, driver, kind, split, tuktuk=row.assigned_tuktuk, now=now, user=user)
+	tuktuk = vehicle or row.assigned_tuktuk  # a substitute is paid for the vehicle it drives
+	_mark_allocated(db, transaction, driver, kind, split, tuktuk=tuktuk, now=now, user=user)
 	step("transaction_updated")
 	return Allocation(transaction, driver, kind, split, payout)
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from tuktuk_management.ledger import accounts
 from tuktuk_management.ledger.drivers import normalize_account, normalize_sunny_id, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.opening import post_opening_balances
+from tuktuk_management.ledger.rows import new_name
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
+from tuktuk_management.ledger.status import VehicleStatus
+from tuktuk_management.ledger.substitutions import (
+	Substitution,
+	SubstitutionRefused,
+	check_substitution,
+	record_assignment,
+)
 from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, set_single_value
 
-LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
+LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver", "TukTuk Substitution")
 FIXTURE_DOCS_MAX = 100_000
 STANDARD_KEYS = frozenset(
 	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
@@ -32,9 +40,12 @@ def _fields(doctypes: dict[str, dict], doctype: str) -> dict[str, dict]:
 
 
 def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]:
-	"""Insert TukTuk Settings, TukTuk Vehicle and TukTuk Driver documents; return counts per DocType.
+	"""Insert TukTuk Settings, Vehicle, Driver and Substitution documents; return counts per DocType.
 
-	Settings come first, then vehicles, then drivers, whatever the file order. A driver's
+	Settings come first, then vehicles, then drivers, then substitutions, whatever the file order.
+	A driver assigned to a vehicle gets an open TukTuk Vehicle Assignment from ``now``; a
+	substitution must meet the rules of the desk
+	(:func:`~tuktuk_management.ledger.substitutions.check_substitution`). A driver's
 	non-zero ``current_balance``/``current_deposit_balance``/``payout_pending`` is posted as an
 	opening voucher (so caches equal ledger sums from the start). Raises :class:`FixtureError`
 	for an unknown DocType or field, a bad Sunny ID or account; the caller rolls back.
@@ -65,6 +76,11 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			if doctype == "TukTuk Vehicle":
 				values["mpesa_account"] = normalize_account(values.get("mpesa_account"))
 				name = doc.get("name") or values.get("tuktuk_id")
+				if values.setdefault("status", VehicleStatus.ACTIVE) not in VehicleStatus.ALL:
+					raise ValueError(f"status must be one of {', '.join(VehicleStatus.ALL)}")
+			elif doctype == "TukTuk Substitution":
+				name = doc.get("name") or new_name()
+				_check_substitution(db, name, values, today=now.date())
 			else:
 				values["sunny_id"] = normalize_sunny_id(values.get("sunny_id"))
 				name = doc.get("name") or values["sunny_id"]
@@ -83,7 +99,29 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			(name, now, now, "Administrator", "Administrator", *values.values()),
 		)
 		counts[doctype] += 1
+		if doctype == "TukTuk Driver" and values.get("assigned_tuktuk"):
+			record_assignment(db, name, values["assigned_tuktuk"], now=now)
 	for driver, opening in drivers_with_opening:
 		post_opening_balances(db, driver, balances_kes=opening, now=now)
 	refresh_left_to_target(db, load_settings(db))
 	return counts
+
+
+def _check_substitution(db, name: str, values: dict, *, today: date) -> None:
+	"""The desk's rules for a substitution fixture; raises ValueError (a FixtureError's cause)."""
+	try:
+		substitution = Substitution(
+			name=name,
+			vehicle=values.get("vehicle") or "",
+			regular_driver=values.get("regular_driver") or "",
+			substitute=values.get("substitute") or "",
+			from_date=date.fromisoformat(str(values.get("from_date"))),
+			to_date=date.fromisoformat(str(values.get("to_date"))),
+			status=values.setdefault("status", "Active"),
+		)
+	except ValueError as exc:
+		raise ValueError(f"from_date and to_date must be YYYY-MM-DD dates ({exc})") from exc
+	try:
+		check_substitution(db, substitution, today=today)
+	except SubstitutionRefused as exc:
+		raise ValueError(str(exc)) from exc

@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.utils import now_datetime
 
 from tuktuk_management.ledger.drivers import (
 	LEDGER_MAINTAINED_FIELDS,
@@ -13,6 +14,7 @@ from tuktuk_management.ledger.drivers import (
 from tuktuk_management.ledger.money import is_non_negative_kes, to_kes
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.substitutions import record_assignment
 
 PERCENT_MAX = 100
 
@@ -41,6 +43,7 @@ class TukTukDriver(Document):
 
 	def on_update(self):
 		self.refresh_left_to_target()
+		self.record_vehicle_assignment()
 
 	def target_today_kes(self) -> int:
 		"""Today's effective target: base (own daily target or the global one) + rollover."""
@@ -135,6 +138,12 @@ class TukTukDriver(Document):
 		"""The target may have changed: recompute left_to_target in SQL and show the new value."""
 		refresh_left_to_target(frappe.db, load_settings(frappe.db), self.name)
 		self.left_to_target = frappe.db.get_value("TukTuk Driver", self.name, "left_to_target")
+
+	def record_vehicle_assignment(self):
+		"""Keep the assignment history (TukTuk Vehicle Assignment) in step with the vehicle."""
+		record_assignment(
+			frappe.db, self.name, self.assigned_tuktuk or None, now=now_datetime(), user=frappe.session.user
+		)
 
 	def refuse_delete_with_ledger_lines(self):
 		if frappe.db.exists("TukTuk Ledger Entry", {"party_type": "TukTuk Driver", "party": self.name}):
