@@ -222,7 +222,9 @@ def test_a_substitute_payment_costs_no_more_statements_than_a_regular_one(db, fl
 	assert len(per_payment[REGULAR]) == len(per_payment[SUBSTITUTE])
 	assert per_payment[REGULAR] == per_payment[SUBSTITUTE]
 	selects = [s for s in per_payment[SUBSTITUTE] if s.startswith("select")]
-	assert [s.split(",")[0] for s in selects] == ["select doctype", "select 'existing'", "select v.status"], selects
+	assert [s.split(",")[0] for s in selects] == ["select doctype", "select 'existing'", "select v.status"], (
+		selects
+	)
 
 
 def _between_plan_and_lock(db_url, change):
