@@ -20,6 +20,7 @@ from tuktuk_management.ledger.substitutions import (
 from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, set_single_value
 
 LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver", "TukTuk Substitution")
+ALWAYS_COUNTED = LOADABLE[:3]
 FIXTURE_DOCS_MAX = 100_000
 STANDARD_KEYS = frozenset(
 	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
@@ -53,7 +54,7 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 	if not isinstance(documents, list) or len(documents) > FIXTURE_DOCS_MAX:
 		raise FixtureError(f"fixtures must be a JSON list of at most {FIXTURE_DOCS_MAX} documents")
 	doctypes = {d["name"]: d for d in load_doctypes()}
-	counts = dict.fromkeys(LOADABLE, 0)
+	counts = dict.fromkeys(ALWAYS_COUNTED, 0)  # other DocTypes are counted when the file has them
 	for doc in documents:
 		if not isinstance(doc, dict) or doc.get("doctype") not in LOADABLE:
 			raise FixtureError(f"each document needs a doctype among {', '.join(LOADABLE)}: {str(doc)[:80]}")
@@ -98,7 +99,7 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			f"values ({', '.join(['%s'] * len(columns))})",
 			(name, now, now, "Administrator", "Administrator", *values.values()),
 		)
-		counts[doctype] += 1
+		counts[doctype] = counts.get(doctype, 0) + 1
 		if doctype == "TukTuk Driver" and values.get("assigned_tuktuk"):
 			record_assignment(db, name, values["assigned_tuktuk"], now=now)
 	for driver, opening in drivers_with_opening:
