@@ -301,3 +301,34 @@ def test_allocating_to_a_vehicle_during_a_substitution_pays_the_substitute(db, f
 	row = transaction(db, outcome.transaction)
 	assert (row["payment_status"], row["driver"], row["tuktuk"]) == ("Allocated", SUBSTITUTE, "TT001")
 	assert check_books(db).clean
+
+
+def test_vehicle_collections_say_who_was_paid_for_the_vehicle_and_as_what(db, fleet):
+	from tuktuk_management.ledger.vehicle_figures import vehicle_collections
+
+	for day, amount, trans_time in ((20, 400, "20261120100000"), (21, 400, "20261121100000")):
+		process(db, c2b_body("TT001", amount, TransTime=trans_time), at(day))
+	process(db, c2b_body("TT001", 100, TransTime="20261121110000"), at(21))
+	db.sql("update `tabTukTuk Vehicle` set status = 'Maintenance' where name = 'TT001'")
+	db.commit()
+	process(db, c2b_body("TT001", 50, TransTime="20261122100000"), at(22))
+	rows = vehicle_collections(db, date(2026, 11, 20), date(2026, 11, 22), tuktuk="TT001")
+	summary = [
+		(
+			str(r["business_date"]),
+			r["driver"],
+			r["paid_as"],
+			r["substitution"],
+			r["payments_count"],
+			r["amount_kes"],
+		)
+		for r in rows
+	]
+	assert summary == [
+		("2026-11-20", REGULAR, "Assigned driver", None, 1, 400),
+		("2026-11-21", SUBSTITUTE, "Substitute", "SUB-TT001", 2, 500),
+		("2026-11-22", None, "Suspense", None, 1, 50),
+	]
+	assert rows[1]["target_contribution_kes"] + rows[1]["driver_share_kes"] == 500
+	assert rows[2]["unallocated_kes"] == 50
+	assert vehicle_collections(db, date(2026, 11, 20), date(2026, 11, 22), tuktuk="TT999") == []

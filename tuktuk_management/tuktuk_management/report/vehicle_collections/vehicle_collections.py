@@ -1,0 +1,78 @@
+# Copyright (c) 2026, tuktuk_management developers and contributors
+# For license information, please see license.txt
+"""Vehicle Collections: per day and vehicle, who was paid (the assigned driver or a substitute)
+and how the payments split (ledger/vehicle_figures.py)."""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, getdate, nowdate
+
+from tuktuk_management.ledger import vehicle_figures
+
+DEFAULT_DAYS = 7
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	to_date = getdate(filters.get("to_date") or nowdate())
+	from_date = getdate(filters.get("from_date") or add_days(to_date, -(DEFAULT_DAYS - 1)))
+	try:
+		data = vehicle_figures.vehicle_collections(
+			frappe.db, from_date, to_date, tuktuk=filters.get("tuktuk") or None
+		)
+	except ValueError as exc:
+		frappe.throw(_("Choose another period: {0}").format(exc))
+	return columns(), [row_for_desk(row) for row in data]
+
+
+def columns() -> list[dict]:
+	currency = {"fieldtype": "Currency", "width": 120}
+	return [
+		{"fieldname": "business_date", "label": _("Date"), "fieldtype": "Date", "width": 110},
+		{
+			"fieldname": "tuktuk",
+			"label": _("Vehicle"),
+			"fieldtype": "Link",
+			"options": "TukTuk Vehicle",
+			"width": 100,
+		},
+		{
+			"fieldname": "driver",
+			"label": _("Paid Driver"),
+			"fieldtype": "Link",
+			"options": "TukTuk Driver",
+			"width": 110,
+		},
+		{"fieldname": "paid_as", "label": _("Paid As"), "fieldtype": "Data", "width": 120},
+		{
+			"fieldname": "substitution",
+			"label": _("Substitution"),
+			"fieldtype": "Link",
+			"options": "TukTuk Substitution",
+			"width": 110,
+		},
+		{"fieldname": "payments_count", "label": _("Payments"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "amount", "label": _("Amount"), **currency},
+		{"fieldname": "target_contribution", "label": _("Target Contribution"), **currency, "width": 150},
+		{"fieldname": "driver_share", "label": _("Driver Share"), **currency},
+		{"fieldname": "deposit_contribution", "label": _("Deposit"), **currency},
+		{"fieldname": "unallocated", "label": _("Unallocated"), **currency},
+	]
+
+
+def row_for_desk(row: dict) -> dict:
+	return {
+		"business_date": row["business_date"],
+		"tuktuk": row["tuktuk"],
+		"driver": row["driver"],
+		"paid_as": _(row["paid_as"]),
+		"substitution": row["substitution"],
+		"payments_count": row["payments_count"],
+		"amount": row["amount_kes"],
+		"target_contribution": row["target_contribution_kes"],
+		"driver_share": row["driver_share_kes"],
+		"deposit_contribution": row["deposit_contribution_kes"],
+		"unallocated": row["unallocated_kes"],
+	}
