@@ -3,7 +3,7 @@
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_days, nowdate
+from frappe.utils import add_days, getdate, nowdate
 
 from tuktuk_management.tests.factories import apply_payment, make_driver, make_vehicle
 
@@ -28,6 +28,12 @@ class TestTukTukSubstitution(FrappeTestCase):
 		self.vehicle = make_vehicle()
 		self.regular = make_driver(self.vehicle.name)
 		self.substitute = make_driver(driver_kind="Substitute", daily_target=500, fare_percentage=30)
+
+	def test_a_substitution_is_saved_active_for_its_date_range(self):
+		doc = make_substitution(self.vehicle.name, self.regular.name, self.substitute.name, 0, 2)
+		saved = frappe.get_doc("TukTuk Substitution", doc.name)
+		self.assertEqual(saved.status, "Active")
+		self.assertEqual((getdate(saved.to_date) - getdate(saved.from_date)).days, 2)
 
 	def test_a_valid_substitution_is_saved_and_routes_payments_to_the_substitute(self):
 		substitution = make_substitution(self.vehicle.name, self.regular.name, self.substitute.name)
