@@ -300,3 +300,20 @@ def test_load_refuses_an_unknown_vehicle_status(db):
 			now=NOW,
 		)
 	db.rollback()
+
+
+def test_a_second_load_adds_a_substitution_to_a_loaded_fleet(db):
+	fleet = [
+		{"doctype": "TukTuk Vehicle", "tuktuk_id": "TT001", "mpesa_account": "TT001"},
+		{"doctype": "TukTuk Driver", "sunny_id": "D000001", "assigned_tuktuk": "TT001"},
+		{"doctype": "TukTuk Driver", "sunny_id": "D000009"},
+	]
+	load_fixtures(db, fleet, now=NOW)
+	db.commit()
+	substitution = {"doctype": "TukTuk Substitution", "vehicle": "TT001", "regular_driver": "D000001"}
+	substitution |= {"substitute": "D000009", "from_date": "2026-11-22", "to_date": "2026-11-22"}
+	assert load_fixtures(db, [substitution], now=NOW)["TukTuk Substitution"] == 1
+	db.commit()
+	with pytest.raises(FixtureError, match="must not overlap"):  # the same again overlaps it
+		load_fixtures(db, [substitution], now=NOW)
+	db.rollback()
