@@ -181,3 +181,40 @@ def test_tuktuk_now_fixes_the_runner_clock_for_a_replay_of_another_day(cli_url, 
 			(json.loads(first)["TransID"],),
 		)
 	assert [str(row[0]) for row in posted] == ["2026-12-01 09:30:00"]
+
+
+def test_a_substitution_fixture_routes_the_vehicle_to_the_substitute_on_its_days(cli_url, tmp_path):
+	"""samples/substitution.json on the sample fleet: TT001's payments go to the relief driver
+	D000010 on 22 and 23 November (the runner's clock, TUKTUK_NOW), to D000001 before."""
+	import os
+
+	assert run(cli_url, "init").returncode == 0
+	assert run(cli_url, "load", str(SAMPLES / "fleet.json")).returncode == 0
+	loaded = run(cli_url, "load", str(SAMPLES / "substitution.json"))
+	assert loaded.returncode == 0, loaded.stderr
+	assert json.loads(loaded.stdout)["loaded"]["TukTuk Substitution"] == 1
+	body = {
+		"TransactionType": "Pay Bill",
+		"TransTime": "20261122101626",
+		"TransAmount": "1000",
+		"BusinessShortCode": "600966",
+		"BillRefNumber": "TT001",
+	}
+	for trans_id, clock in (("TSUB000001", "2026-11-21T18:00:00"), ("TSUB000002", "2026-11-22T10:30:00")):
+		path = tmp_path / f"{trans_id}.jsonl"
+		path.write_text(json.dumps({**body, "TransID": trans_id}) + "\n")
+		command = [sys.executable, "-m", "tuktuk_management.cli", "--db-url", cli_url, "replay", str(path)]
+		env = {**os.environ, "TUKTUK_NOW": clock}
+		replayed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+		assert json.loads(replayed.stdout)["applied"] == 1, replayed.stderr
+	with MariaDB(DatabaseURL.parse(cli_url)) as db:
+		paid = db.sql(
+			"""select name, driver, tuktuk, target_contribution, driver_share from `tabTukTuk Transaction`
+			where name like 'TSUB%%' order by name"""
+		)
+	# D000001: global target 3,000 at 50 %; D000010: its own target 1,500 at 40 %.
+	assert [(n, d, t, int(c), int(s)) for n, d, t, c, s in paid] == [
+		("TSUB000001", "D000001", "TT001", 500, 500),
+		("TSUB000002", "D000010", "TT001", 600, 400),
+	]
+	assert run(cli_url, "reconcile").returncode == 0
