@@ -19,8 +19,8 @@ from tuktuk_management.ledger.substitutions import (
 )
 from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, set_single_value
 
-LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver", "TukTuk Substitution")
-ALWAYS_COUNTED = LOADABLE[:3]
+LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
+LOADABLE += ("TukTuk Substitution",)  # after the vehicles and drivers they name
 FIXTURE_DOCS_MAX = 100_000
 STANDARD_KEYS = frozenset(
 	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
@@ -54,7 +54,7 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 	if not isinstance(documents, list) or len(documents) > FIXTURE_DOCS_MAX:
 		raise FixtureError(f"fixtures must be a JSON list of at most {FIXTURE_DOCS_MAX} documents")
 	doctypes = {d["name"]: d for d in load_doctypes()}
-	counts = dict.fromkeys(ALWAYS_COUNTED, 0)  # other DocTypes are counted when the file has them
+	counts = dict.fromkeys(LOADABLE[:3], 0)  # later DocTypes are counted when present
 	for doc in documents:
 		if not isinstance(doc, dict) or doc.get("doctype") not in LOADABLE:
 			raise FixtureError(f"each document needs a doctype among {', '.join(LOADABLE)}: {str(doc)[:80]}")
