@@ -3,7 +3,7 @@
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_days, getdate, nowdate
+from frappe.utils import add_days, getdate, now_datetime, nowdate
 
 from tuktuk_management.tests.factories import apply_payment, make_driver, make_vehicle
 
@@ -41,6 +41,19 @@ class TestTukTukSubstitution(FrappeTestCase):
 		outcome = apply_payment(self.vehicle.mpesa_account, "400")
 		self.assertEqual((outcome.status, outcome.driver), ("Processed", self.substitute.name))
 		self.assertEqual((outcome.split.target_contribution_kes, outcome.split.driver_share_kes), (280, 120))
+
+	def test_vehicle_collections_show_the_substitute_paid_for_the_vehicle(self):
+		from tuktuk_management.tuktuk_management.report.vehicle_collections.vehicle_collections import execute
+
+		substitution = make_substitution(self.vehicle.name, self.regular.name, self.substitute.name)
+		trans_time = now_datetime().strftime("%Y%m%d%H%M%S")
+		apply_payment(self.vehicle.mpesa_account, "400", TransTime=trans_time)
+		columns, data = execute({"from_date": nowdate(), "to_date": nowdate(), "tuktuk": self.vehicle.name})
+		self.assertIn("paid_as", [column["fieldname"] for column in columns])
+		self.assertEqual(
+			[(row["driver"], row["substitution"], row["amount"], row["driver_share"]) for row in data],
+			[(self.substitute.name, substitution.name, 400, 120)],
+		)
 
 	def test_rules_are_enforced_with_a_message_for_the_manager(self):
 		other_vehicle = make_vehicle()
