@@ -332,3 +332,35 @@ def test_vehicle_collections_say_who_was_paid_for_the_vehicle_and_as_what(db, fl
 	assert rows[1]["target_contribution_kes"] + rows[1]["driver_share_kes"] == 500
 	assert rows[2]["unallocated_kes"] == 50
 	assert vehicle_collections(db, date(2026, 11, 20), date(2026, 11, 22), tuktuk="TT999") == []
+
+
+@pytest.mark.parametrize(
+	"step", ["transaction_inserted", "payout_queued", "ledger_lines_inserted", "caches_updated"]
+)
+def test_a_failure_at_each_step_of_a_substitute_payment_persists_nothing(db, fleet, step):
+	"""The stored confirmation of a payment to the substitute: a failure injected at each step
+	leaves no row and no balance behind; the retry pays the substitute once."""
+	from tests.test_atomicity import Injected, fail_at
+	from tuktuk_management.ledger.callback_log import (
+		C2B_CONFIRMATION,
+		process_logged_confirmation,
+		store_callback,
+	)
+
+	body = raw(c2b_body("TT001", 400))
+	log = store_callback(db, endpoint=C2B_CONFIRMATION, raw_body=body, received_at=at(21))
+	db.commit()
+	before = (counts(db), driver_state(db, SUBSTITUTE), driver_state(db, REGULAR))
+	reached: list[str] = []
+	with pytest.raises(Injected):
+		process_logged_confirmation(
+			db, log, body, settings=load_settings(db), now=at(21), on_step=fail_at(step, reached)
+		)
+	assert reached[-1] == step
+	db.rollback()
+	assert (counts(db), driver_state(db, SUBSTITUTE), driver_state(db, REGULAR)) == before
+	outcome = process_logged_confirmation(db, log, body, settings=load_settings(db), now=at(21))
+	db.commit()
+	assert outcome.status == LogStatus.PROCESSED and outcome.driver == SUBSTITUTE
+	assert driver_state(db, SUBSTITUTE)["payout_pending"] == 120
+	assert check_books(db).clean
