@@ -108,3 +108,22 @@ class TestTukTukDepositEntry(FrappeTestCase):
 			with self.assertRaises(frappe.PermissionError):
 				frappe.get_doc("TukTuk Deposit Entry", other.name).check_permission("read")
 		self.assertFalse(frappe.has_permission("TukTuk Deposit Entry", "create", user=DRIVER_USER))
+
+	def test_deposit_report_shows_who_owes_what_and_the_history(self):
+		from tuktuk_management.tuktuk_management.report.deposit.deposit import execute
+
+		driver = make_driver(status="Inactive", deposit_required=800)
+		deposit_entry(driver.name, "Cash Deposit", 500, reference="RCPT-9").insert().submit()
+		deposit_entry(driver.name, "Damage Charge", 50, reason="seat cover").insert().submit()
+		_columns, rows, _message, _chart, summary = execute({"only_short": 1})
+		row = next(r for r in rows if r["driver"] == driver.name)
+		self.assertEqual((row["required_kes"], row["held_kes"], row["shortfall_kes"]), (800, 450, 350))
+		self.assertTrue(all(r["shortfall_kes"] > 0 for r in rows))
+		self.assertTrue(summary)
+		_columns, history = execute({"driver": driver.name})
+		self.assertEqual(
+			[(h["kind"], h["in_kes"], h["out_kes"], h["balance_kes"], h["remarks"]) for h in history],
+			[("Cash Deposit", 500, 0, 500, "RCPT-9"), ("Damage Charge", 0, 50, 450, "seat cover")],
+		)
+		with as_user(DRIVER_USER), self.assertRaises(frappe.PermissionError):
+			execute({})

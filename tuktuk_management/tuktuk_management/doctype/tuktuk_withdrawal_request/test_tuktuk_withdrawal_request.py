@@ -142,3 +142,18 @@ class TestTukTukWithdrawalRequest(FrappeTestCase):
 			frappe.get_doc(
 				{"doctype": "TukTuk Withdrawal Request", "driver": self.driver.name, "amount_kes": 100}
 			).insert()
+
+	def test_requests_and_unpaid_payouts_are_on_the_driver_statement(self):
+		from tuktuk_management.tuktuk_management.report.driver_statement.driver_statement import execute
+
+		with as_user(DRIVER_USER):
+			asked = api.request_withdrawal(120)  # auto-approved: a payout on its way
+			_columns, rows, *_rest = execute({"driver": self.driver.name})
+		remarks = {(row.get("voucher_type"), row.get("voucher_no")): row.get("remarks") for row in rows}
+		self.assertIn(
+			f"Driver Request of 120 KES: Approved, payout {asked['payout']} Queued",
+			remarks[("TukTuk Withdrawal Request", asked["name"])],
+		)
+		self.assertEqual(
+			remarks[("TukTuk Payout", asked["payout"])], "Payout of 120 KES: Queued (not paid yet)"
+		)
