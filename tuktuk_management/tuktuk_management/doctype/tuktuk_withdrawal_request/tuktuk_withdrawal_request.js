@@ -4,6 +4,7 @@
 // Approve / Reject for managers while a request waits (api/withdrawals.py checks the role).
 frappe.ui.form.on("TukTuk Withdrawal Request", {
 	refresh(frm) {
+		frm.disable_save(); // written only by the withdrawal, pay-now and sweep flows
 		if (frm.doc.status !== "Requested" || !frappe.user.has_role(["TukTuk Manager", "System Manager"])) {
 			return;
 		}
