@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from tests.corrections_helpers import assert_books_clean, snapshot
+from tests.corrections_helpers import Injected, assert_books_clean, fail_at, snapshot
 from tests.factories import make_driver, set_settings
 from tuktuk_management.ledger import owed, payouts
 from tuktuk_management.ledger.owed import WithdrawalRefused, WithdrawalSource, WithdrawalStatus
@@ -289,3 +289,102 @@ def test_statement_shows_requests_and_unpaid_payouts(db, fleet):
 	) in texts
 	assert ("TukTuk Payout", "Payout of 400 KES: Queued (not paid yet)") in texts
 	assert payout_activity(db, "D000001", date(2026, 11, 22), date(2026, 11, 23)) == []
+
+
+# -- Atomicity: a failure at any step leaves nothing (the caller's transaction goes on) ---------
+def _withdrawal_snapshot(db) -> dict:
+	return {
+		**snapshot(db),
+		"requests": db.sql("select name, status, payout from `tabTukTuk Withdrawal Request` order by name"),
+	}
+
+
+@pytest.mark.parametrize("step", ["request_inserted", "payout_queued", "request_marked"])
+def test_a_failure_at_any_step_of_an_auto_approved_request_or_pay_now_leaves_nothing(db, fleet, step):
+	set_settings(db, withdrawal_auto_approve_max_kes=500)
+	db.commit()
+	before, reached = _withdrawal_snapshot(db), []
+	with pytest.raises(Injected):
+		owed.request_withdrawal(
+			db,
+			driver="D000001",
+			amount_kes=300,
+			settings=money(db),
+			now=NOW,
+			user="d",
+			on_step=fail_at(step, reached),
+		)
+	assert _withdrawal_snapshot(db) == before and step in reached  # rolled back to the savepoint
+	with pytest.raises(Injected):
+		owed.pay_now(db, driver="D000001", now=NOW, user="m", on_step=fail_at(step, []))
+	assert _withdrawal_snapshot(db) == before
+	assert owed.pay_now(db, driver="D000001", now=NOW, user="m").amount_kes == 2000  # and works after
+
+
+@pytest.mark.parametrize("step", ["payout_queued", "request_marked"])
+def test_a_failure_at_any_step_of_an_approval_leaves_the_request_waiting(db, fleet, step):
+	asked = request(db, amount_kes=700)
+	db.commit()
+	before = _withdrawal_snapshot(db)
+	with pytest.raises(Injected):
+		owed.approve_withdrawal(db, asked.name, now=NOW, user="m", on_step=fail_at(step, []))
+	assert _withdrawal_snapshot(db) == before
+	assert owed.approve_withdrawal(db, asked.name, now=NOW, user="m").status == WithdrawalStatus.APPROVED
+
+
+# -- Payments arriving while managers click Pay now, in several processes ------------------------
+def _deliver(url, bodies, results) -> None:
+	from tuktuk_management.cli import handle_confirmation
+
+	db = MariaDB(url)
+	results.put(("payments", [handle_confirmation(db, body) for body in bodies]))
+	db.close()
+
+
+def _click_pay_now(url, clicks, results) -> None:
+	from tuktuk_management.ledger.database import run_with_retry
+
+	db, paid = MariaDB(url), []
+	for _ in range(clicks):
+		try:
+			outcome = run_with_retry(
+				lambda: owed.pay_now(db, driver="D000001", now=NOW, user="m"), rollback=db.rollback
+			)
+			db.commit()
+			paid.append(outcome.amount_kes)
+		except WithdrawalRefused:
+			db.rollback()
+	db.close()
+	results.put(("paid", paid))
+
+
+def test_pay_now_while_payments_arrive_never_pays_more_than_is_owed(db, db_url):
+	from tests.factories import c2b_body, make_vehicle, raw
+
+	set_settings(db, instant_payouts_enabled=0)
+	make_vehicle(db, "TT001")
+	make_driver(db, "D000001", "TT001", payout_pending=500, current_balance=3000)  # target met: all to driver
+	db.commit()
+	batches = [[raw(c2b_body("TT001", 100)) for _ in range(15)] for _ in range(3)]
+	context = multiprocessing.get_context("fork")
+	results = context.Queue()
+	processes = [context.Process(target=_deliver, args=(db_url, batch, results)) for batch in batches]
+	processes += [context.Process(target=_click_pay_now, args=(db_url, 8, results)) for _ in range(3)]
+	for process in processes:
+		process.start()
+	outcomes = [results.get(timeout=300) for _ in processes]
+	for process in processes:
+		process.join(60)
+		assert process.exitcode == 0
+	statuses = [s for kind, values in outcomes if kind == "payments" for s in values]
+	assert statuses == ["Processed"] * 45
+	paid_kes = sum(v for kind, values in outcomes if kind == "paid" for v in values)
+	db.rollback()
+	payable_kes = int(db.sql("select payout_pending from `tabTukTuk Driver` where name = 'D000001'")[0][0])
+	queued_kes = int(db.sql("select coalesce(sum(amount), 0) from `tabTukTuk Payout`")[0][0])
+	assert payable_kes == 500 + 45 * 100  # payouts move payable only when Paid
+	assert queued_kes == paid_kes <= payable_kes
+	# Whatever the clicks left is exactly what one more click pays: nothing was paid twice.
+	rest = owed.pay_now(db, driver="D000001", now=NOW, user="m").amount_kes if queued_kes < payable_kes else 0
+	assert queued_kes + rest == payable_kes
+	assert_books_clean(db)

@@ -15,6 +15,7 @@ a savepoint, and never commits; a refusal (:class:`WithdrawalRefused`) writes no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -156,7 +157,14 @@ def _refuse_unless_available(db: Database, locked: LockedDrivers, driver: str, a
 
 
 def request_withdrawal(
-	db: Database, *, driver: str, amount_kes: int, settings: MoneySettings, now: datetime, user: str
+	db: Database,
+	*,
+	driver: str,
+	amount_kes: int,
+	settings: MoneySettings,
+	now: datetime,
+	user: str,
+	on_step: Callable[[str], None] | None = None,
 ) -> RequestOutcome:
 	"""A driver's request to withdraw ``amount_kes`` (whole KES) of their payable.
 
@@ -164,7 +172,9 @@ def request_withdrawal(
 	inserts the request (Requested, its amount reserved) and, when ``amount_kes`` is at most
 	``withdrawal_auto_approve_max_kes``, approves it at once (one payout queued, decided by
 	Automatic). ``now`` is naive site time. Raises :class:`WithdrawalRefused` (nothing written).
+	on_step: test hook called with "request_inserted", "payout_queued", "request_marked".
 	"""
+	step = on_step or (lambda _name: None)
 	amount_kes = _check_amount(amount_kes)
 	with in_savepoint(db, SAVEPOINT + "_request"):
 		locked = _lock_driver(db, driver)
@@ -179,10 +189,13 @@ def request_withdrawal(
 			now=now,
 			user=user,
 		)
+		step("request_inserted")
 		if amount_kes > settings.withdrawal_auto_approve_max_kes:
 			return RequestOutcome(name, WithdrawalStatus.REQUESTED, amount_kes)
 		payout = queue_payout(db, driver=driver, amount_kes=amount_kes, transaction=None, now=now, user=user)
+		step("payout_queued")
 		mark_approved(db, name, payout=payout, now=now, decided_by=AUTOMATIC)
+		step("request_marked")
 	return RequestOutcome(name, WithdrawalStatus.APPROVED, amount_kes, payout)
 
 
@@ -200,13 +213,17 @@ def _lock_request(db: Database, name: str) -> tuple[LockedDrivers, dict]:
 	return locked, row
 
 
-def approve_withdrawal(db: Database, name: str, *, now: datetime, user: str) -> RequestOutcome:
+def approve_withdrawal(
+	db: Database, name: str, *, now: datetime, user: str, on_step: Callable[[str], None] | None = None
+) -> RequestOutcome:
 	"""Approve a Requested withdrawal: queue its one payout (if still available) and mark it.
 
 	Idempotent: an Approved request returns its payout (``replayed``), however many processes
 	approve it at once. Raises :class:`WithdrawalRefused` for a Rejected request or when its
-	amount is no longer available, :class:`NotFound` for an unknown name.
+	amount is no longer available, :class:`NotFound` for an unknown name. on_step: test hook
+	("payout_queued", "request_marked").
 	"""
+	step = on_step or (lambda _name: None)
 	with in_savepoint(db, SAVEPOINT + "_approve"):
 		locked, row = _lock_request(db, name)
 		amount_kes, driver = to_kes(row["amount_kes"]), row["driver"]
@@ -216,7 +233,9 @@ def approve_withdrawal(db: Database, name: str, *, now: datetime, user: str) -> 
 			raise WithdrawalRefused(f"Withdrawal request {name} is {row['status']}; it cannot be approved.")
 		_refuse_unless_available(db, locked, driver, amount_kes, except_request=name)
 		payout = queue_payout(db, driver=driver, amount_kes=amount_kes, transaction=None, now=now, user=user)
+		step("payout_queued")
 		mark_approved(db, name, payout=payout, now=now, decided_by=user)
+		step("request_marked")
 	return RequestOutcome(name, WithdrawalStatus.APPROVED, amount_kes, payout)
 
 
@@ -247,15 +266,24 @@ def reject_withdrawal(db: Database, name: str, *, reason: str, now: datetime, us
 
 
 def pay_now(
-	db: Database, *, driver: str, amount_kes: int | None = None, now: datetime, user: str, reason: str = ""
+	db: Database,
+	*,
+	driver: str,
+	amount_kes: int | None = None,
+	now: datetime,
+	user: str,
+	reason: str = "",
+	on_step: Callable[[str], None] | None = None,
 ) -> RequestOutcome:
 	"""A manager pays ``driver`` all that is available (``amount_kes`` None) or part of it: one
 	payout, recorded as an Approved request of source Pay Now.
 
 	What is available is computed under the driver lock, so a second click (from any process)
 	finds the money already on its way and is refused rather than paying it twice. Raises
-	:class:`WithdrawalRefused` when nothing (or less than ``amount_kes``) is available.
+	:class:`WithdrawalRefused` when nothing (or less than ``amount_kes``) is available. on_step:
+	test hook ("request_inserted", "payout_queued", "request_marked").
 	"""
+	step = on_step or (lambda _name: None)
 	with in_savepoint(db, SAVEPOINT + "_pay_now"):
 		locked = _lock_driver(db, driver)
 		wanted_kes = None if amount_kes in (None, "", 0) else _check_amount(amount_kes)
@@ -282,6 +310,9 @@ def pay_now(
 				f"update `tab{REQUEST_DOCTYPE}` set reason = %s where name = %s",
 				(reason.strip()[:REASON_CHARS_MAX], name),
 			)
+		step("request_inserted")
 		payout = queue_payout(db, driver=driver, amount_kes=amount, transaction=None, now=now, user=user)
+		step("payout_queued")
 		mark_approved(db, name, payout=payout, now=now, decided_by=user)
+		step("request_marked")
 	return RequestOutcome(name, WithdrawalStatus.APPROVED, amount, payout)
