@@ -154,5 +154,6 @@ def test_doctype_js_hooks_name_shipped_scripts():
 		if isinstance(t, ast.Name) and t.id == "doctype_js"
 	}  # fmt: skip
 	assert hooks["doctype_js"]
-	for doctype, path in hooks["doctype_js"].items():
-		assert doctype in app_doctypes() and (APP / path).is_file(), (doctype, path)
+	for doctype, paths in hooks["doctype_js"].items():
+		for path in [paths] if isinstance(paths, str) else paths:  # Frappe takes one path or a list
+			assert doctype in app_doctypes() and (APP / path).is_file(), (doctype, path)

@@ -277,16 +277,27 @@ def test_nobody_writes_ledger_documents_by_hand():
 				assert not perm.get(right), (name, perm["role"], right)
 
 
+# DocTypes a driver may read (their own rows only, by the permission hooks).
+DRIVER_READABLE = (
+	"TukTuk Driver",
+	"TukTuk Transaction",
+	"TukTuk Ledger Entry",
+	"TukTuk Payout",
+	"TukTuk Deposit Entry",
+	"TukTuk Withdrawal Request",
+)
+
+
 def test_drivers_read_only_their_own_kind_of_records():
 	doctypes = app_doctypes()
 	for name, document in doctypes.items():
 		driver_perms = [perm for perm in document["permissions"] if perm["role"] == "TukTuk Driver"]
-		if name in ("TukTuk Driver", "TukTuk Transaction", "TukTuk Ledger Entry", "TukTuk Payout"):
+		if name in DRIVER_READABLE:
 			assert driver_perms == [{"print": 1, "read": 1, "role": "TukTuk Driver"}], name
 		else:
 			assert not driver_perms, name
 	hooks = (APP / "hooks.py").read_text()
-	for name in ("TukTuk Driver", "TukTuk Transaction", "TukTuk Ledger Entry", "TukTuk Payout"):
+	for name in DRIVER_READABLE:
 		assert hooks.count(f'"{name}": "tuktuk_management.permissions.') == 2, name
 	driver_fields = {f["fieldname"]: f for f in doctypes["TukTuk Driver"]["fields"]}
 	assert driver_fields["user"]["fieldtype"] == "Link" and driver_fields["user"]["options"] == "User"

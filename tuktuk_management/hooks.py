@@ -31,6 +31,10 @@ scheduler_events = {
 		],
 		# Watchdog: keeps the site's scheduler active, alerts when a close or reconciliation is overdue.
 		"*/15 * * * *": ["tuktuk_management.tasks.watch_scheduled_work"],
+		# While instant payouts are off: once sweep_time has passed, pay accumulated balances
+		# (one payout per driver per date, bounded batches; see docs/deposits-and-payouts.md).
+		# Every 5 minutes, 2 minutes after the */5 jobs (its own key: appended, never merged).
+		"2-59/5 * * * *": ["tuktuk_management.money_jobs.run_due_payout_sweep"],
 	},
 	# Payouts Sent/Unknown for over an hour: email + desk notification.
 	"hourly": [
@@ -62,6 +66,8 @@ permission_query_conditions = {
 	"TukTuk Journal": "tuktuk_management.permissions.nothing_for_drivers_query",
 	"TukTuk Reconciliation Run": "tuktuk_management.permissions.nothing_for_drivers_query",
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.nothing_for_drivers_query",
+	"TukTuk Deposit Entry": "tuktuk_management.permissions.deposit_entry_query",
+	"TukTuk Withdrawal Request": "tuktuk_management.permissions.withdrawal_request_query",
 }
 has_permission = {
 	"TukTuk Driver": "tuktuk_management.permissions.has_permission",
@@ -74,12 +80,16 @@ has_permission = {
 	"TukTuk Journal": "tuktuk_management.permissions.has_permission",
 	"TukTuk Reconciliation Run": "tuktuk_management.permissions.has_permission",
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.has_permission",
+	"TukTuk Deposit Entry": "tuktuk_management.permissions.has_permission",
+	"TukTuk Withdrawal Request": "tuktuk_management.permissions.has_permission",
 }
 
 # Desk
 # ----
 # The desk's part of the driver form (target progress, balances, latest payments, statement).
-doctype_js = {"TukTuk Driver": "public/js/tuktuk_driver_desk.js"}
+# A list per DocType (Frappe loads each file in order): the form's overview, then Pay now and the
+# deposit buttons (docs/deposits-and-payouts.md).
+doctype_js = {"TukTuk Driver": ["public/js/tuktuk_driver_desk.js", "public/js/tuktuk_driver_money.js"]}
 
 # Upgrade from the original app
 # -----------------------------

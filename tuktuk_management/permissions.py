@@ -23,6 +23,8 @@ DRIVER_COLUMN = {
 	"TukTuk Ledger Entry": "party",
 	"TukTuk Daily Close": "driver",
 	"TukTuk Credit Note": "driver",
+	"TukTuk Deposit Entry": "driver",
+	"TukTuk Withdrawal Request": "driver",
 }
 # DocTypes about several drivers or the fleet at once (raw callbacks, journals, reconciliation
 # runs, refused calls): no row is a driver's own, so a driver-only user gets none, even if a
@@ -88,6 +90,14 @@ def daily_close_query(user: str | None = None) -> str:
 
 def credit_note_query(user: str | None = None) -> str:
 	return _condition("TukTuk Credit Note", user)
+
+
+def deposit_entry_query(user: str | None = None) -> str:
+	return _condition("TukTuk Deposit Entry", user)
+
+
+def withdrawal_request_query(user: str | None = None) -> str:
+	return _condition("TukTuk Withdrawal Request", user)
 
 
 def nothing_for_drivers_query(user: str | None = None) -> str:

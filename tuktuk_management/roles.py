@@ -21,3 +21,5 @@ DESK_USERS = (*DESK_READERS, DRIVER)
 STATEMENT_RECONCILERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
 # Who may read the health report of the scheduled work without a probe token.
 HEALTH_READERS = (MANAGER, SYSTEM_MANAGER)
+# Who may ask for a withdrawal of their own payable (api/withdrawals.py; own driver only).
+WITHDRAWAL_REQUESTERS = (DRIVER,)

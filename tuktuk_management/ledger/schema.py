@@ -20,7 +20,11 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 	# (the driver form and the driver portal) without sorting all of the driver's payments.
 	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp"), ("driver", "timestamp")],
 	# A driver's latest payouts (the driver portal, ledger/portal.py).
-	"TukTuk Payout": [("driver", "creation")],
+	# (driver, status): what of a driver's payable is free (ledger/owed/available.py), a locking
+	# read of the driver's open payouts only, not of every payout they ever had.
+	"TukTuk Payout": [("driver", "creation"), ("driver", "status")],
+	# A driver's waiting requests, their limits per day and the statement (ledger/owed/).
+	"TukTuk Withdrawal Request": [("driver", "status"), ("driver", "requested_at")],
 	"TukTuk Callback Log": [("endpoint", "status", "received_at")],
 	# The alert's look-up: has this source alerted in the last hour (ledger/callback_guard.py).
 	"TukTuk Refused Call Summary": [("source_address", "minute_start")],

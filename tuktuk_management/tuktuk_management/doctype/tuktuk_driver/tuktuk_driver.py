@@ -6,12 +6,15 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import now_datetime
 
+from tuktuk_management import roles
+from tuktuk_management.ledger import deposits
 from tuktuk_management.ledger.drivers import (
 	LEDGER_MAINTAINED_FIELDS,
 	normalize_sunny_id,
 	refresh_left_to_target,
 )
 from tuktuk_management.ledger.money import is_non_negative_kes, to_kes
+from tuktuk_management.ledger.owed.settings import load_money_settings
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.substitutions import record_assignment
@@ -37,6 +40,7 @@ class TukTukDriver(Document):
 		self.validate_one_active_driver_per_vehicle()
 		self.validate_user_linked_once()
 		self.load_ledger_maintained_fields()
+		self.validate_deposit_for_activation()
 
 	def onload(self):
 		self.set_onload("target_today_kes", self.target_today_kes())
@@ -133,6 +137,33 @@ class TukTukDriver(Document):
 		)
 		for fieldname in LEDGER_MAINTAINED_FIELDS:
 			self.set(fieldname, current[fieldname])
+
+	def validate_deposit_for_activation(self):
+		"""A driver set Active must hold the required deposit unless a manager gives a Deposit
+		Override Reason (the rule: ``ledger.deposits.activation_refusal``)."""
+		becoming_active = self.status == "Active" and (self.is_new() or self.has_value_changed("status"))
+		required_kes = deposits.required_deposit_kes(
+			self.deposit_required, load_money_settings(frappe.db).default_deposit_required_kes
+		)
+		held_kes = to_kes(self.current_deposit_balance)
+		refusal = deposits.activation_refusal(
+			becoming_active=becoming_active,
+			held_kes=held_kes,
+			required_kes=required_kes,
+			override_reason=self.deposit_override_reason,
+		)
+		if refusal:
+			frappe.throw(refusal, title=_("Deposit Required"))
+		if (
+			becoming_active
+			and held_kes < required_kes
+			and not set(frappe.get_roles()) & set(roles.MONEY_MOVERS)
+		):
+			frappe.throw(
+				_("Only a TukTuk Manager may activate a driver without the required deposit."),
+				title=_("Deposit Required"),
+				exc=frappe.PermissionError,
+			)
 
 	def refresh_left_to_target(self):
 		"""The target may have changed: recompute left_to_target in SQL and show the new value."""

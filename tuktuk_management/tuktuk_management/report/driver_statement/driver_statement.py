@@ -35,9 +35,12 @@ def execute(filters: dict | None = None):
 		frappe.throw(_("Too many ledger lines: {0}").format(exc), title=_("Choose a shorter period"))
 	except ValueError:
 		frappe.throw(_("The To Date must be on or after the From Date."))
+	from tuktuk_management.ledger.owed.statement import payout_activity
 	from tuktuk_management.legacy.statement import pre_ledger_lines
 
 	legacy = pre_ledger_lines(frappe.db, driver, from_date, to_date)
+	# Withdrawal requests and payouts not paid yet: information lines (no balance moves).
+	legacy = [*legacy, *payout_activity(frappe.db, driver, from_date, to_date)]
 	return columns(), rows(statement, legacy), None, chart(statement), summary(statement, to_date)
 
 
@@ -136,6 +139,14 @@ def rows(statement, pre_ledger=()) -> list[dict]:
 
 
 def _pre_ledger_row(line) -> dict:
+	if hasattr(line, "voucher_type"):  # ledger.owed.statement.ActivityLine
+		return {
+			"posting_datetime": line.timestamp,
+			"account": _("payout"),
+			"voucher_type": line.voucher_type,
+			"voucher_no": line.voucher_no,
+			"remarks": line.remarks,
+		}
 	return {
 		"posting_datetime": line.timestamp,
 		"account": _("pre-ledger"),
