@@ -10,6 +10,7 @@
     python -m tuktuk_management.cli import-statement statement.csv | match | recover   # see standalone/statement.py
     python -m tuktuk_management.cli upgrade-check [--json]   # a database of the original app: exit 0/1/2
     python -m tuktuk_management.cli upgrade                  # upgrade it (docs/upgrade.md)
+    python -m tuktuk_management.cli terminate D000123 --reason "..." [--at ...]   # see standalone/lifecycle.py
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` and ``results`` handle each
 line exactly as the webhooks do after their token check, through the same routine
@@ -43,6 +44,7 @@ from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.standalone import lifecycle as lifecycle_commands
 from tuktuk_management.standalone import statement as statement_commands
 from tuktuk_management.standalone import upgrade
 from tuktuk_management.standalone.db import DatabaseURL, MariaDB
@@ -362,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
 	reconcile_parser.add_argument("--driver", default=None, help="check only this driver's caches")
 	statement_commands.add_parsers(commands)
 	upgrade.add_commands(commands)
+	lifecycle_commands.add_parsers(commands)
 	return parser
 
 
@@ -387,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
 			return cmd_close_day(url, args.date)
 		if args.command in statement_commands.COMMANDS:
 			return statement_commands.run(url, args)
+		if args.command in lifecycle_commands.COMMANDS:
+			return lifecycle_commands.run(url, args)
 		upgraded = upgrade.run(url, args)
 		if upgraded is not None:
 			return upgraded

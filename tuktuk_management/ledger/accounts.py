@@ -15,6 +15,7 @@ CREDIT_NOTE_DOCTYPE = doctypes.CREDIT_NOTE
 JOURNAL_DOCTYPE = doctypes.JOURNAL
 DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
 STATEMENT_LINE_DOCTYPE = doctypes.STATEMENT_LINE  # voucher of an M-Pesa fee: mpesa_charges -> paybill
+TERMINATION_DOCTYPE = doctypes.TERMINATION  # voucher of a leaving driver's deposit refund: deposit -> payable
 # Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
 VOUCHER_DOCTYPES = (
 	TRANSACTION_DOCTYPE,
@@ -24,6 +25,7 @@ VOUCHER_DOCTYPES = (
 	DAILY_CLOSE_DOCTYPE,
 	PAYOUT_DOCTYPE,
 	STATEMENT_LINE_DOCTYPE,
+	TERMINATION_DOCTYPE,
 )
 
 TARGET = "target"  # company share collected toward today's target -> current_balance

@@ -82,3 +82,13 @@ class CallbackEndpoint:
 		ACCOUNT_BALANCE_RESULT,
 		ACCOUNT_BALANCE_TIMEOUT,
 	)
+
+
+class DriverStatus:
+	"""TukTuk Driver ``status`` (the driver lifecycle, DESIGN §8)."""
+
+	ACTIVE = "Active"
+	INACTIVE = "Inactive"
+	SUSPENDED = "Suspended"
+	TERMINATED = "Terminated"
+	ALL = (ACTIVE, INACTIVE, SUSPENDED, TERMINATED)
