@@ -4,7 +4,9 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.utils import getdate, nowdate
 
+from tuktuk_management.ledger import driver_rules
 from tuktuk_management.ledger.drivers import (
 	LEDGER_MAINTAINED_FIELDS,
 	normalize_sunny_id,
@@ -13,6 +15,7 @@ from tuktuk_management.ledger.drivers import (
 from tuktuk_management.ledger.money import is_non_negative_kes, to_kes
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.status import DriverStatus
 
 PERCENT_MAX = 100
 
@@ -34,7 +37,12 @@ class TukTukDriver(Document):
 		self.validate_fare_percentage()
 		self.validate_one_active_driver_per_vehicle()
 		self.validate_user_linked_once()
+		self.validate_personal_details()
+		self.validate_national_id_unique()
 		self.load_ledger_maintained_fields()
+
+	def after_insert(self):
+		self.notify_managers_of_new_driver()
 
 	def onload(self):
 		self.set_onload("target_today_kes", self.target_today_kes())
@@ -100,6 +108,51 @@ class TukTukDriver(Document):
 				),
 				title=_("Vehicle Already Assigned"),
 			)
+
+	def validate_personal_details(self):
+		"""Onboarding rules (``ledger/driver_rules.py``): Kenyan phone numbers stored as 2547.../2541...,
+		the national ID compacted, an adult's date of birth, an Active driver's licence not expired."""
+		today = getdate(nowdate())  # the site's date
+		try:
+			self.mpesa_number = driver_rules.normalize_kenyan_phone(self.mpesa_number, "M-Pesa Number")
+			self.emergency_contact_phone = driver_rules.normalize_kenyan_phone(
+				self.emergency_contact_phone, "Emergency Contact Phone"
+			)
+			self.national_id_number = driver_rules.normalize_national_id(self.national_id_number) or None
+			driver_rules.check_date_of_birth(
+				getdate(self.date_of_birth) if self.date_of_birth else None, today
+			)
+			driver_rules.check_licence_expiry(
+				getdate(self.licence_expiry) if self.licence_expiry else None,
+				today,
+				active=self.status == DriverStatus.ACTIVE,
+			)
+		except driver_rules.DriverDetailsInvalid as exc:
+			frappe.throw(str(exc), title=_("Invalid Driver Details"))
+
+	def validate_national_id_unique(self):
+		"""One driver per national ID, said plainly (the unique index would say "Duplicate entry")."""
+		if not self.national_id_number:
+			return
+		other = frappe.db.get_value(
+			"TukTuk Driver",
+			{"national_id_number": self.national_id_number, "name": ("!=", self.name)},
+			"name",
+		)
+		if other:
+			frappe.throw(
+				_("This National ID Number is already recorded for driver {0}.").format(frappe.bold(other)),
+				title=_("Duplicate National ID"),
+			)
+
+	def notify_managers_of_new_driver(self):
+		"""A desk notification and email to managers: Sunny ID and name only. Not for bulk loads
+		(data import, install, patches)."""
+		if frappe.flags.in_import or frappe.flags.in_install or frappe.flags.in_patch:
+			return
+		from tuktuk_management.alerts import send_new_driver_alert
+
+		send_new_driver_alert(self.name, self.driver_name)
 
 	def validate_user_linked_once(self):
 		"""A login belongs to one driver: it decides which records the driver may see."""
