@@ -10,7 +10,8 @@
 // As the manager: opens the driver's form and takes driver-onboarding.png (the onboarding fields
 // filled); opens Driver > Terminate, waits for the preview, checks its refund and final payout
 // against the ledger's figures from the fixture and takes termination-preview.png; closes the
-// dialog without terminating. Exits 1 on any mismatch.
+// dialog without terminating. With --terminate it then terminates for real from the dialog and
+// checks the driver is Terminated and the driver's own login is refused. Exits 1 on any mismatch.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -79,7 +80,33 @@ for (const [label, key] of [
 }
 await dialog.screenshot({ path: join(out, "termination-preview.png") });
 console.log(join(out, "termination-preview.png"), JSON.stringify(fixtures.expected));
-await page.keyboard.press("Escape");
+if (process.argv.includes("--terminate")) {
+	await dialog.locator('textarea[data-fieldname="reason"]').fill("Left the fleet (browser check)");
+	await dialog.locator("button.btn-modal-primary, .modal-footer button.btn-danger").first().click();
+	await page.waitForSelector('.modal.show .modal-title:has-text("Terminated")', { timeout: 60000 });
+	const driver = await page.evaluate(
+		async (name) => (await (await fetch(`/api/resource/TukTuk Driver/${name}`)).json()).data,
+		fixtures.driver
+	);
+	if (driver.status !== "Terminated" || driver.assigned_tuktuk) failures.push(`after Terminate: ${driver.status}, ${driver.assigned_tuktuk}`);
+	const driverPage = await (await browser.newContext()).newPage();
+	await driverPage.goto(`${base}/login`);
+	const [loginStatus, body] = await driverPage.evaluate(
+		async ([usr, pwd]) => {
+			const response = await fetch("/api/method/login", {
+				method: "POST",
+				headers: { "Content-Type": "application/json", Accept: "application/json" },
+				body: JSON.stringify({ usr, pwd }),
+			});
+			return [response.status, await response.text()];
+		},
+		[fixtures.driver_user, fixtures.password]
+	);
+	if (loginStatus === 200 || !body.includes("User disabled")) failures.push(`terminated driver's login: HTTP ${loginStatus} ${body.slice(0, 120)}`);
+	console.log("terminated", fixtures.driver, "driver login:", loginStatus, body.slice(0, 80));
+} else {
+	await page.keyboard.press("Escape");
+}
 await browser.close();
 if (failures.length) {
 	console.error(failures.join("\n"));

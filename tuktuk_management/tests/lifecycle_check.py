@@ -46,16 +46,19 @@ def setup() -> None:
 	)
 	user.flags.ignore_password_policy = True
 	user.insert(ignore_permissions=True)
-	frappe.get_doc(
+	driver_user = frappe.get_doc(
 		{
 			"doctype": "User",
 			"email": DRIVER_USER,
 			"first_name": "Grace",
 			"last_name": "Wanjiku Mwangi",
 			"send_welcome_email": 0,
+			"new_password": PASSWORD,
 			"roles": [{"role": roles.DRIVER}],
 		}
-	).insert(ignore_permissions=True)
+	)
+	driver_user.flags.ignore_password_policy = True
+	driver_user.insert(ignore_permissions=True)
 	frappe.db.set_default("currency", "KES")  # the desk shows Currency fields in shillings
 	vehicle = make_vehicle(tuktuk_id=VEHICLE, mpesa_account="LIFE07")
 	driver = make_driver(
@@ -101,6 +104,7 @@ def setup() -> None:
 		json.dumps(
 			{
 				"manager": MANAGER,
+				"driver_user": DRIVER_USER,
 				"password": PASSWORD,
 				"driver": driver.name,
 				"expected": preview["settlement"],
@@ -116,7 +120,7 @@ def teardown() -> None:
 	transactions = frappe.db.sql_list("select name from `tabTukTuk Transaction` where driver = %s", DRIVER)
 	closes = frappe.db.sql_list("select name from `tabTukTuk Daily Close` where driver = %s", DRIVER)
 	terminations = frappe.db.sql_list("select name from `tabTukTuk Termination` where driver = %s", DRIVER)
-	for vouchers in (notes, transactions, closes, terminations):
+	for vouchers in (notes, transactions, closes, terminations, drivers):  # drivers: opening vouchers
 		if vouchers:
 			frappe.db.sql("delete from `tabTukTuk Ledger Entry` where voucher_no in %s", (vouchers,))
 	frappe.db.sql("delete from `tabTukTuk Ledger Entry` where party in %s", (drivers,))
