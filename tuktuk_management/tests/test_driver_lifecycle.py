@@ -211,6 +211,21 @@ class TestLeaving(FrappeTestCase):
 		with as_user(MANAGER), self.assertRaises(frappe.ValidationError):
 			lifecycle.reinstate_driver(self.driver.name)
 
+	def test_the_status_terminated_is_set_and_left_only_by_its_actions(self):
+		self.driver.status = "Terminated"
+		with self.assertRaises(frappe.ValidationError):
+			self.driver.save()
+		with self.assertRaises(frappe.ValidationError):
+			make_driver(status="Terminated")
+		with as_user(MANAGER):
+			lifecycle.terminate_driver(self.driver.name, "Left")
+		driver = frappe.get_doc("TukTuk Driver", self.driver.name)
+		driver.driver_name = "Renamed"  # other edits of a terminated driver are fine
+		driver.save()
+		driver.status = "Active"
+		with self.assertRaises(frappe.ValidationError):
+			driver.save()
+
 	def test_a_staff_login_linked_to_a_driver_stays_enabled(self):
 		frappe.db.set_value("TukTuk Driver", self.driver.name, "user", ACCOUNTANT)
 		with as_user(MANAGER):

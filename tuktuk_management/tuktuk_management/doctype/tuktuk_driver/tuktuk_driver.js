@@ -62,11 +62,13 @@ function run_reconciliation(frm, fix) {
 }
 
 // Onboarding and leaving (tuktuk_management/api/lifecycle.py, docs/onboarding-and-leaving.md).
-
 function add_lifecycle_buttons(frm) {
 	if (frm.doc.status === "Terminated") {
 		frm.dashboard.set_headline(
-			__("Terminated on {0}: {1}", [frappe.datetime.str_to_user(frm.doc.terminated_on), frm.doc.termination_reason || ""]),
+			__("Terminated on {0}: {1}", [
+				frappe.datetime.str_to_user(frm.doc.terminated_on),
+				frappe.utils.escape_html(frm.doc.termination_reason || ""),
+			]),
 			"red"
 		);
 		frm.add_custom_button(__("Reinstate"), () => reinstate(frm), __("Driver"));
@@ -88,16 +90,27 @@ function create_user(frm) {
 				options: "Email",
 				label: __("Driver's Email"),
 				reqd: 1,
-				description: __("Frappe sends a welcome email there with a link to set the password. The user gets the TukTuk Driver role (portal only)."),
+				description: __(
+					"Frappe sends a welcome email there with a link to set the password. " +
+						"The user gets the TukTuk Driver role (the driver portal, no desk)."
+				),
 			},
 		],
 		primary_action_label: __("Create User"),
 		primary_action(values) {
 			frappe
-				.call({ method: "tuktuk_management.api.lifecycle.create_driver_user", args: { driver: frm.doc.name, email: values.email }, freeze: true })
+				.call({
+					method: "tuktuk_management.api.lifecycle.create_driver_user",
+					args: { driver: frm.doc.name, email: values.email },
+					freeze: true,
+				})
 				.then((r) => {
 					dialog.hide();
-					frappe.msgprint({ title: __("Driver's User"), message: r.message.message, indicator: r.message.created ? "green" : "blue" });
+					frappe.msgprint({
+						title: __("Driver's User"),
+						message: r.message.message,
+						indicator: r.message.created ? "green" : "blue",
+					});
 					frm.reload_doc();
 				});
 		},
@@ -109,84 +122,125 @@ function kes(amount) {
 	return format_currency(amount || 0, "KES", 0);
 }
 
-function preview_html(p) {
-	const s = p.settlement || {};
-	const c = p.close || {};
-	const closeLine =
-		c.status === "Closed"
-			? __("Target {0}, collected {1}: {2}", [kes(c.target_kes), kes(c.collected_kes), c.target_met ? __("met") : __("missed by {0}", [kes(c.shortfall_kes)])]) +
-			  (c.deposit_deducted_kes ? " " + __("({0} taken from the deposit)", [kes(c.deposit_deducted_kes)]) : "")
-			: c.status === "Already Closed"
-			? __("Today is already closed.")
-			: __("Not judged (the driver is not Active).");
+function close_outcome(close) {
+	if (close.status === "Already Closed") {
+		return __("Today is already closed.");
+	}
+	if (close.status !== "Closed") {
+		return __("Not judged (the driver is not Active).");
+	}
+	const result = close.target_met
+		? __("met")
+		: __("missed by {0}", [kes(close.shortfall_kes)]);
+	let text = __("Target {0}, collected {1}: {2}", [kes(close.target_kes), kes(close.collected_kes), result]);
+	if (close.deposit_deducted_kes) {
+		text += " " + __("({0} taken from the deposit)", [kes(close.deposit_deducted_kes)]);
+	}
+	return text;
+}
+
+function deductions_html(deposit) {
+	const escape = frappe.utils.escape_html;
+	const rows = deposit.deductions.map((d) => {
+		const link = `/app/${frappe.router.slug(d.voucher_type)}/${encodeURIComponent(d.voucher_no)}`;
+		return (
+			`<tr><td>${escape(d.posting_datetime.slice(0, 10))}</td>` +
+			`<td>${escape(__(d.voucher_type))} <a href="${link}">${escape(d.voucher_no)}</a></td>` +
+			`<td class="text-right">${kes(d.amount_kes)}</td></tr>`
+		);
+	});
+	const body = rows.length ? rows.join("") : `<tr><td class="text-muted">${__("No deductions.")}</td></tr>`;
+	const summary = __("Deposit paid in {0}, taken out {1}. Deductions on record:", [
+		kes(deposit.paid_in_kes),
+		kes(deposit.taken_out_kes),
+	]);
+	return `<p class="text-muted small">${summary}</p><table class="table table-bordered table-condensed small">${body}</table>`;
+}
+
+function preview_html(preview) {
+	const s = preview.settlement || {};
+	const escape = frappe.utils.escape_html;
 	const rows = [
-		[__("Final daily close ({0})", [c.business_date]), frappe.utils.escape_html(closeLine)],
+		[__("Final daily close ({0})", [preview.close.business_date]), escape(close_outcome(preview.close))],
 		[__("Payout pending"), kes(s.payable_kes)],
 		[__("Deposit balance (after deductions)"), kes(s.deposit_kes)],
-		[__("Deposit refund (never below zero)"), "<b>" + kes(s.refund_kes) + "</b>"],
+		[__("Deposit refund (never below zero)"), `<b>${kes(s.refund_kes)}</b>`],
 		[__("Already with M-Pesa (settles by itself)"), kes(s.in_flight_kes)],
-		[__("Final payout to the driver's M-Pesa"), "<b>" + kes(s.payout_kes) + "</b>"],
-		[__("Vehicle freed"), frappe.utils.escape_html(p.vehicle || __("none"))],
-		[__("Login"), frappe.utils.escape_html(p.user_action || "")],
+		[__("Final payout to the driver's M-Pesa"), `<b>${kes(s.payout_kes)}</b>`],
+		[__("Vehicle freed"), escape(preview.vehicle || __("none"))],
+		[__("Login"), escape(preview.user_action || "")],
 	];
-	if ((p.cancelled_payouts || []).length) {
-		rows.splice(6, 0, [__("Payouts replaced by the final payout"), p.cancelled_payouts.length]);
+	if ((preview.cancelled_payouts || []).length) {
+		rows.splice(6, 0, [__("Payouts replaced by the final payout"), preview.cancelled_payouts.length]);
 	}
-	const deposit = p.deposit || { deductions: [] };
-	const deductions = deposit.deductions.length
-		? deposit.deductions
-				.map(
-					(d) =>
-						`<tr><td>${frappe.utils.escape_html(d.posting_datetime.slice(0, 10))}</td><td>${frappe.utils.escape_html(__(d.voucher_type))} ` +
-						`<a href="/app/${frappe.router.slug(d.voucher_type)}/${encodeURIComponent(d.voucher_no)}">${frappe.utils.escape_html(d.voucher_no)}</a></td>` +
-						`<td class="text-right">${kes(d.amount_kes)}</td></tr>`
-				)
-				.join("")
-		: `<tr><td colspan="3" class="text-muted">${__("No deductions.")}</td></tr>`;
+	const table = rows.map(([label, value]) => `<tr><td>${label}</td><td class="text-right">${value}</td></tr>`);
 	return (
-		`<table class="table table-bordered table-condensed">${rows.map(([k, v]) => `<tr><td>${k}</td><td class="text-right">${v}</td></tr>`).join("")}</table>` +
-		`<p class="text-muted small">${__("Deposit paid in {0}, taken out {1}. Deductions on record:", [kes(deposit.paid_in_kes), kes(deposit.taken_out_kes)])}</p>` +
-		`<table class="table table-bordered table-condensed small">${deductions}</table>`
+		`<table class="table table-bordered table-condensed">${table.join("")}</table>` +
+		deductions_html(preview.deposit || { deductions: [] })
 	);
 }
 
 function preview_termination(frm) {
-	frappe.call({ method: "tuktuk_management.api.lifecycle.preview_termination", args: { driver: frm.doc.name }, freeze: true }).then((r) => {
-		const preview = r.message;
-		if (preview.status === "Already Terminated") {
-			frappe.msgprint(__("Driver {0} is already terminated.", [frm.doc.name]));
-			return;
-		}
-		const dialog = new frappe.ui.Dialog({
-			title: __("Terminate {0} ({1})", [frm.doc.driver_name, frm.doc.name]),
-			size: "large",
-			fields: [
-				{ fieldname: "preview", fieldtype: "HTML", options: preview_html(preview) },
-				{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason"), reqd: 1 },
-			],
-			primary_action_label: __("Terminate"),
-			primary_action(values) {
-				frappe
-					.call({ method: "tuktuk_management.api.lifecycle.terminate_driver", args: { driver: frm.doc.name, reason: values.reason }, freeze: true })
-					.then((done) => {
-						dialog.hide();
-						frappe.msgprint({ title: __("Terminated"), message: done.message.message, indicator: "red" });
-						frm.reload_doc();
-					});
-			},
+	frappe
+		.call({
+			method: "tuktuk_management.api.lifecycle.preview_termination",
+			args: { driver: frm.doc.name },
+			freeze: true,
+		})
+		.then((r) => {
+			const preview = r.message;
+			if (preview.status === "Already Terminated") {
+				frappe.msgprint(__("Driver {0} is already terminated.", [frm.doc.name]));
+				return;
+			}
+			const dialog = new frappe.ui.Dialog({
+				title: __("Terminate {0} ({1})", [frm.doc.driver_name, frm.doc.name]),
+				size: "large",
+				fields: [
+					{ fieldname: "preview", fieldtype: "HTML", options: preview_html(preview) },
+					{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason"), reqd: 1 },
+				],
+				primary_action_label: __("Terminate"),
+				primary_action(values) {
+					terminate(frm, dialog, values.reason);
+				},
+			});
+			dialog.get_primary_btn().removeClass("btn-primary").addClass("btn-danger");
+			dialog.show();
 		});
-		dialog.get_primary_btn().removeClass("btn-primary").addClass("btn-danger");
-		dialog.show();
-	});
+}
+
+function terminate(frm, dialog, reason) {
+	frappe
+		.call({
+			method: "tuktuk_management.api.lifecycle.terminate_driver",
+			args: { driver: frm.doc.name, reason: reason },
+			freeze: true,
+		})
+		.then((r) => {
+			dialog.hide();
+			frappe.msgprint({ title: __("Terminated"), message: r.message.message, indicator: "red" });
+			frm.reload_doc();
+		});
 }
 
 function reinstate(frm) {
 	frappe.confirm(
-		__("Reinstate {0}? The driver becomes Inactive (not Active: a deposit may be required first) and the login is enabled again.", [frm.doc.name]),
+		__(
+			"Reinstate {0}? The driver becomes Inactive (not Active: a deposit may be required first) " +
+				"and the login is enabled again.",
+			[frm.doc.name]
+		),
 		() =>
-			frappe.call({ method: "tuktuk_management.api.lifecycle.reinstate_driver", args: { driver: frm.doc.name }, freeze: true }).then((r) => {
-				frappe.show_alert({ message: r.message.message, indicator: "green" });
-				frm.reload_doc();
-			})
+			frappe
+				.call({
+					method: "tuktuk_management.api.lifecycle.reinstate_driver",
+					args: { driver: frm.doc.name },
+					freeze: true,
+				})
+				.then((r) => {
+					frappe.show_alert({ message: r.message.message, indicator: "green" });
+					frm.reload_doc();
+				})
 	);
 }

@@ -37,6 +37,7 @@ class TukTukDriver(Document):
 		self.validate_fare_percentage()
 		self.validate_one_active_driver_per_vehicle()
 		self.validate_user_linked_once()
+		self.validate_termination_by_its_actions()
 		self.validate_personal_details()
 		self.validate_national_id_unique()
 		self.load_ledger_maintained_fields()
@@ -107,6 +108,24 @@ class TukTukDriver(Document):
 					frappe.bold(self.assigned_tuktuk), frappe.bold(other)
 				),
 				title=_("Vehicle Already Assigned"),
+			)
+
+	def validate_termination_by_its_actions(self):
+		"""Terminated is set and left only by Driver > Terminate / Reinstate (api/lifecycle.py): a
+		termination settles the driver's money in the same transaction; a status typed on the form
+		would skip that."""
+		before = None if self.is_new() else frappe.db.get_value("TukTuk Driver", self.name, "status")
+		if self.status == DriverStatus.TERMINATED and before != DriverStatus.TERMINATED:
+			frappe.throw(
+				_(
+					"Use Driver > Terminate: it runs the final close, refunds the deposit and pays the driver out."
+				),
+				title=_("Not Allowed"),
+			)
+		if before == DriverStatus.TERMINATED and self.status != DriverStatus.TERMINATED:
+			frappe.throw(
+				_("Use Driver > Reinstate to bring a terminated driver back (as Inactive)."),
+				title=_("Not Allowed"),
 			)
 
 	def validate_personal_details(self):
