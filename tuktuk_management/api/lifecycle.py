@@ -19,6 +19,7 @@ from frappe.sessions import clear_sessions
 from frappe.utils import now_datetime, validate_email_address
 
 from tuktuk_management import roles
+from tuktuk_management.alerts import outgoing_email_account
 from tuktuk_management.ledger import doctypes, termination
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.settings import load_settings
@@ -73,13 +74,14 @@ def create_driver_user(driver: str, email: str) -> dict:
 	)
 	user.insert(ignore_permissions=True)
 	frappe.db.set_value(DRIVER_DOCTYPE, row.name, "user", user.name)
-	return {
-		"created": True,
-		"user": user.name,
-		"message": _("User {0} created for driver {1}; the welcome email is on its way.").format(
-			user.name, row.name
-		),
-	}
+	if outgoing_email_account():
+		message = _("User {0} created for driver {1}; the welcome email is on its way.")
+	else:
+		message = _(
+			"User {0} created for driver {1}, but no welcome email was sent: set up an outgoing "
+			"Email Account, then use Reset Password on the user."
+		)
+	return {"created": True, "user": user.name, "message": message.format(user.name, row.name)}
 
 
 @frappe.whitelist(methods=["POST"])
