@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from datetime import datetime
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.corrections_helpers import Injected, assert_books_clean, balances, fail_at, record_steps
-from tests.factories import c2b_body, make_driver, make_vehicle, set_settings
+from tests.factories import c2b_body, make_driver, make_vehicle, raw, set_settings
 from tuktuk_management import cli
 from tuktuk_management.ledger import c2b, corrections, termination
 from tuktuk_management.ledger.corrections import CreditNote
@@ -336,12 +337,13 @@ def test_reinstate_sets_inactive_keeps_history_and_a_new_termination_refunds_onl
 
 
 # -- several processes ----------------------------------------------------------------------------
-def _terminate_in_process(url, results):
+def _terminate_in_process(url, results, at=None):
 	db = MariaDB(url)
 	try:
 		settings = load_settings(db)
+		now = at or AT
 		result = run_with_retry(
-			lambda: termination.terminate_driver(db, "D000001", reason="Left", settings=settings, now=AT),
+			lambda: termination.terminate_driver(db, "D000001", reason="Left", settings=settings, now=now),
 			rollback=db.rollback,
 		)
 		db.commit()
@@ -374,6 +376,58 @@ def test_concurrent_terminations_refund_once(db, db_url, fleet):
 	assert refund_lines == 2
 	assert payouts(db) == [("Cancelled", 200), ("Queued", 1300)]
 	assert db.sql("select count(*) from `tabTukTuk Daily Close` where driver = 'D000001'")[0][0] == 1
+	assert_books_clean(db)
+
+
+def _pay_in_process(url, bodies, results):
+	"""Deliver each body as the webhook does (callback log stored, applied with deadlock retry)."""
+	db = MariaDB(url)
+	try:
+		results.put([cli.handle_confirmation(db, raw(body)) for body in bodies])
+	except Exception as exc:
+		results.put([f"error: {exc}"])
+	finally:
+		db.close()
+
+
+def test_payments_racing_a_termination_are_settled_or_go_to_suspense(db, db_url, fleet):
+	"""Payments to the vehicle while the driver is terminated: each one is either in the
+	settlement (credited before the termination's lock) or in suspense (after it); none reaches
+	the driver afterwards, so the final payout is exactly what the driver is owed at the end."""
+	bodies = [[c2b_body("TT001", 100) for _ in range(15)] for _ in range(3)]
+	context = multiprocessing.get_context("fork")
+	results = context.Queue()
+	payers = [context.Process(target=_pay_in_process, args=(db_url, chunk, results)) for chunk in bodies]
+	now = cli.site_now(load_settings(db).site_timezone)  # the payments' clock (the webhook's)
+	terminator = context.Process(target=_terminate_in_process, args=(db_url, results, now))
+	for process in payers:
+		process.start()
+	deadline = time.monotonic() + 60
+	while time.monotonic() < deadline:  # terminate while payments are flowing
+		db.rollback()
+		if db.sql("select count(*) from `tabTukTuk Transaction`")[0][0] >= 12:
+			break
+		time.sleep(0.01)
+	terminator.start()
+	outcomes = [results.get(timeout=120) for _ in range(4)]
+	for process in [*payers, terminator]:
+		process.join(60)
+		assert process.exitcode == 0
+	assert TERMINATED in outcomes
+	statuses = [status for outcome in outcomes if isinstance(outcome, list) for status in outcome]
+	assert len(statuses) == 45 and set(statuses) <= {"Processed", "Unallocated"}, statuses
+	db.rollback()
+	final = db.sql(
+		"select payout_kes, payout from `tabTukTuk Termination` where driver = 'D000001'", as_dict=True
+	)[0]
+	state = balances(db, "D000001")
+	assert (state["target"], state["deposit"]) == (0, 0)
+	assert state["payable"] == to_kes(final["payout_kes"])  # nothing credited after the settlement
+	assert payouts(db).count(("Queued", to_kes(final["payout_kes"]))) == 1
+	credited = db.sql(
+		"select count(*) from `tabTukTuk Transaction` where driver = 'D000001' and transaction_type = 'Payment'"
+	)[0][0]
+	assert credited == statuses.count("Processed")
 	assert_books_clean(db)
 
 
