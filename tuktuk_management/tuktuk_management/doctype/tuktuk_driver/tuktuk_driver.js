@@ -91,8 +91,7 @@ function create_user(frm) {
 				label: __("Driver's Email"),
 				reqd: 1,
 				description: __(
-					"Frappe sends a welcome email there with a link to set the password. " +
-						"The user gets the TukTuk Driver role (the driver portal, no desk)."
+					"Frappe sends a welcome email there with a link to set the password. The user gets the TukTuk Driver role (the driver portal, no desk)."
 				),
 			},
 		],
@@ -227,8 +226,7 @@ function terminate(frm, dialog, reason) {
 function reinstate(frm) {
 	frappe.confirm(
 		__(
-			"Reinstate {0}? The driver becomes Inactive (not Active: a deposit may be required first) " +
-				"and the login is enabled again.",
+			"Reinstate {0}? The driver becomes Inactive (not Active: a deposit may be required first) and the login is enabled again.",
 			[frm.doc.name]
 		),
 		() =>
