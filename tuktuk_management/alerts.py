@@ -192,17 +192,39 @@ def send_miss_limit_alert(business_date: str, drivers: list[dict]) -> None:
 		return
 	settings = load_settings(frappe.db)
 	subject = _("TukTuk daily close {0}: {1} driver(s) at the miss limit").format(business_date, len(drivers))
-	args = {
-		"business_date": business_date,
-		"drivers": drivers[:EMAIL_ROWS_MAX],
-		"miss_limit": settings.miss_limit,
-	}
+	# Each driver links to their form, where the Terminate action is (termination stays a
+	# manager's decision); the desk notification opens the first driver's form.
+	rows = [{**d, "url": get_url_to_form("TukTuk Driver", d["driver"])} for d in drivers[:EMAIL_ROWS_MAX]]
+	args = {"business_date": business_date, "drivers": rows, "miss_limit": settings.miss_limit}
 	send_alert(
 		subject,
 		to=recipients(),
 		template="tuktuk_miss_limit_alert",
 		args=args,
-		document_type="TukTuk Daily Close",
-		document_name=f"{drivers[0]['driver']}-{business_date}",
-		email_content=", ".join(d["driver"] for d in drivers[:EMAIL_ROWS_MAX]),
+		document_type="TukTuk Driver",
+		document_name=drivers[0]["driver"],
+		email_content=", ".join(d["driver"] for d in drivers[:EMAIL_ROWS_MAX])
+		+ "\n\n"
+		+ _("Open a driver's form and use Terminate to preview and settle their leaving."),
+	)
+
+
+def send_new_driver_alert(driver: str, driver_name: str) -> str:
+	"""Tell managers a driver was added: a desk notification each and an email (template
+	``tuktuk_new_driver``) to the enabled TukTuk Managers. Only the Sunny ID and the name: no phone
+	or ID numbers. Returns "" if emailed, else why not."""
+	subject = _("New driver {0}: {1}").format(driver, driver_name)
+	return send_alert(
+		subject,
+		to=[user for user in manager_users() if user != "Administrator"],
+		template="tuktuk_new_driver",
+		args={
+			"driver": driver,
+			"driver_name": driver_name,
+			"added_by": frappe.session.user,
+			"url": get_url_to_form("TukTuk Driver", driver),
+		},
+		document_type="TukTuk Driver",
+		document_name=driver,
+		email_content=_("{0} ({1}) was added by {2}.").format(driver_name, driver, frappe.session.user),
 	)

@@ -11,6 +11,7 @@
     python -m tuktuk_management.cli upgrade-check [--json]   # a database of the original app: exit 0/1/2
     python -m tuktuk_management.cli upgrade                  # upgrade it (docs/upgrade.md)
     python -m tuktuk_management.cli deposit | withdraw | pay-now | sweep   # see standalone/lifecycle_money.py
+    python -m tuktuk_management.cli terminate D000123 --reason "..." [--at ...]   # see standalone/lifecycle.py
 
 The URL comes from ``--db-url`` or ``TUKTUK_DB_URL``. ``replay`` and ``results`` handle each
 line exactly as the webhooks do after their token check, through the same routine
@@ -44,6 +45,7 @@ from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.settings import LedgerSettings, load_settings
 from tuktuk_management.ledger.split import effective_target_kes
 from tuktuk_management.ledger.status import LogStatus
+from tuktuk_management.standalone import lifecycle as lifecycle_commands
 from tuktuk_management.standalone import lifecycle_money as money_commands
 from tuktuk_management.standalone import statement as statement_commands
 from tuktuk_management.standalone import upgrade
@@ -373,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 	statement_commands.add_parsers(commands)
 	money_commands.add_parsers(commands)
 	upgrade.add_commands(commands)
+	lifecycle_commands.add_parsers(commands)
 	return parser
 
 
@@ -400,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
 			return statement_commands.run(url, args)
 		if args.command in money_commands.COMMANDS:
 			return money_commands.run(url, args)
+		if args.command in lifecycle_commands.COMMANDS:
+			return lifecycle_commands.run(url, args)
 		upgraded = upgrade.run(url, args)
 		if upgraded is not None:
 			return upgraded

@@ -16,6 +16,7 @@ JOURNAL_DOCTYPE = doctypes.JOURNAL
 DAILY_CLOSE_DOCTYPE = doctypes.DAILY_CLOSE
 STATEMENT_LINE_DOCTYPE = doctypes.STATEMENT_LINE  # voucher of an M-Pesa fee: mpesa_charges -> paybill
 DEPOSIT_ENTRY_DOCTYPE = doctypes.DEPOSIT_ENTRY  # cash deposit or deduction (ledger/deposits.py)
+TERMINATION_DOCTYPE = doctypes.TERMINATION  # voucher of a leaving driver's deposit refund: deposit -> payable
 # Documents a voucher may belong to (``voucher_type``); reconciliation checks each one exists.
 VOUCHER_DOCTYPES = (
 	TRANSACTION_DOCTYPE,
@@ -26,6 +27,7 @@ VOUCHER_DOCTYPES = (
 	PAYOUT_DOCTYPE,
 	STATEMENT_LINE_DOCTYPE,
 	DEPOSIT_ENTRY_DOCTYPE,
+	TERMINATION_DOCTYPE,
 )
 
 TARGET = "target"  # company share collected toward today's target -> current_balance

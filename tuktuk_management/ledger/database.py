@@ -46,12 +46,18 @@ class Database(Protocol):
 @contextmanager
 def in_savepoint(db: Database, name: str) -> Iterator[None]:
 	"""Run the block inside savepoint ``name``: on any exception roll back to it and re-raise
-	(the caller's earlier work in the transaction stays), else release it. Never commits."""
+	(the caller's earlier work in the transaction stays), else release it. Never commits.
+
+	A deadlock (1213) is re-raised as it is: MariaDB has already rolled the whole transaction
+	back, savepoints included, so rolling back to ``name`` would fail with "SAVEPOINT does not
+	exist" (1305) and hide the deadlock from :func:`run_with_retry`, which redoes the whole unit.
+	"""
 	db.savepoint(name)
 	try:
 		yield
-	except Exception:
-		db.rollback(save_point=name)
+	except Exception as exc:
+		if mariadb_errno(exc) != ER_LOCK_DEADLOCK:
+			db.rollback(save_point=name)
 		raise
 	db.release_savepoint(name)
 

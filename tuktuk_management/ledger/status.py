@@ -99,3 +99,13 @@ class SubstitutionStatus:
 	ACTIVE = "Active"
 	CANCELLED = "Cancelled"
 	ALL = (ACTIVE, CANCELLED)
+
+
+class DriverStatus:
+	"""TukTuk Driver ``status`` (the driver lifecycle, DESIGN §8)."""
+
+	ACTIVE = "Active"
+	INACTIVE = "Inactive"
+	SUSPENDED = "Suspended"
+	TERMINATED = "Terminated"
+	ALL = (ACTIVE, INACTIVE, SUSPENDED, TERMINATED)

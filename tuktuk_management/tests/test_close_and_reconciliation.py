@@ -51,6 +51,16 @@ def queued_emails(**filters) -> list[frappe._dict]:
 	return rows
 
 
+def miss_limit_emails(since) -> list[frappe._dict]:
+	"""The miss-limit alert emails queued since ``since`` (they reference a driver, as the new-driver
+	alert does)."""
+	return [
+		row
+		for row in queued_emails(reference_doctype="TukTuk Driver", creation=(">=", since))
+		if "miss limit" in row.text
+	]
+
+
 class TestCloseAndReconciliation(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
@@ -153,9 +163,11 @@ class TestCloseAndReconciliation(FrappeTestCase):
 			)
 			self.assertEqual(str(driver.last_close_date), today.isoformat())
 			self.assertEqual(driver.left_to_target, 1800)
-			alert = queued_emails(reference_doctype="TukTuk Daily Close", creation=(">=", self.since))
+			# The alert opens the driver's form, where the Terminate action is.
+			alert = miss_limit_emails(self.since)
 			self.assertEqual(len(alert), 1, "one miss-limit alert email queued")
 			self.assertIn("miss limit", alert[0].text)
+			self.assertIn(f"/app/tuktuk-driver/{driver.name}", alert[0].text)
 			self.assertIn(driver.name, alert[0].text)
 			self.assertNotIn("254700000000", alert[0].text)
 			self.assertTrue(
@@ -164,7 +176,7 @@ class TestCloseAndReconciliation(FrappeTestCase):
 			again = tasks.close_day_chunk(today.isoformat())
 			self.assertEqual(again["drivers_closed"], 0)
 			self.assertEqual(  # one alert per business date
-				len(queued_emails(reference_doctype="TukTuk Daily Close", creation=(">=", self.since))), 1
+				len(miss_limit_emails(self.since)), 1
 			)
 			self.assertEqual(frappe.db.count("TukTuk Daily Close", {"driver": driver.name}), 1)
 		finally:

@@ -4,10 +4,10 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import now_datetime
+from frappe.utils import getdate, now_datetime, nowdate
 
 from tuktuk_management import roles
-from tuktuk_management.ledger import deposits
+from tuktuk_management.ledger import deposits, driver_rules
 from tuktuk_management.ledger.drivers import (
 	LEDGER_MAINTAINED_FIELDS,
 	normalize_sunny_id,
@@ -17,6 +17,7 @@ from tuktuk_management.ledger.money import is_non_negative_kes, to_kes
 from tuktuk_management.ledger.owed.settings import load_money_settings
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.ledger.status import DriverStatus
 from tuktuk_management.ledger.substitutions import record_assignment
 
 PERCENT_MAX = 100
@@ -39,8 +40,14 @@ class TukTukDriver(Document):
 		self.validate_fare_percentage()
 		self.validate_one_active_driver_per_vehicle()
 		self.validate_user_linked_once()
+		self.validate_termination_by_its_actions()
+		self.validate_personal_details()
+		self.validate_national_id_unique()
 		self.load_ledger_maintained_fields()
 		self.validate_deposit_for_activation()
+
+	def after_insert(self):
+		self.notify_managers_of_new_driver()
 
 	def onload(self):
 		self.set_onload("target_today_kes", self.target_today_kes())
@@ -107,6 +114,69 @@ class TukTukDriver(Document):
 				),
 				title=_("Vehicle Already Assigned"),
 			)
+
+	def validate_termination_by_its_actions(self):
+		"""Terminated is set and left only by Driver > Terminate / Reinstate (api/lifecycle.py): a
+		termination settles the driver's money in the same transaction; a status typed on the form
+		would skip that."""
+		before = None if self.is_new() else frappe.db.get_value("TukTuk Driver", self.name, "status")
+		if self.status == DriverStatus.TERMINATED and before != DriverStatus.TERMINATED:
+			frappe.throw(
+				_(
+					"Use Driver > Terminate: it runs the final close, refunds the deposit and pays the driver out."
+				),
+				title=_("Not Allowed"),
+			)
+		if before == DriverStatus.TERMINATED and self.status != DriverStatus.TERMINATED:
+			frappe.throw(
+				_("Use Driver > Reinstate to bring a terminated driver back (as Inactive)."),
+				title=_("Not Allowed"),
+			)
+
+	def validate_personal_details(self):
+		"""Onboarding rules (``ledger/driver_rules.py``): Kenyan phone numbers stored as 2547.../2541...,
+		the national ID compacted, an adult's date of birth, an Active driver's licence not expired."""
+		today = getdate(nowdate())  # the site's date
+		try:
+			self.mpesa_number = driver_rules.normalize_kenyan_phone(self.mpesa_number, "M-Pesa Number")
+			self.emergency_contact_phone = driver_rules.normalize_kenyan_phone(
+				self.emergency_contact_phone, "Emergency Contact Phone"
+			)
+			self.national_id_number = driver_rules.normalize_national_id(self.national_id_number) or None
+			driver_rules.check_date_of_birth(
+				getdate(self.date_of_birth) if self.date_of_birth else None, today
+			)
+			driver_rules.check_licence_expiry(
+				getdate(self.licence_expiry) if self.licence_expiry else None,
+				today,
+				active=self.status == DriverStatus.ACTIVE,
+			)
+		except driver_rules.DriverDetailsInvalid as exc:
+			frappe.throw(str(exc), title=_("Invalid Driver Details"))
+
+	def validate_national_id_unique(self):
+		"""One driver per national ID, said plainly (the unique index would say "Duplicate entry")."""
+		if not self.national_id_number:
+			return
+		other = frappe.db.get_value(
+			"TukTuk Driver",
+			{"national_id_number": self.national_id_number, "name": ("!=", self.name)},
+			"name",
+		)
+		if other:
+			frappe.throw(
+				_("This National ID Number is already recorded for driver {0}.").format(frappe.bold(other)),
+				title=_("Duplicate National ID"),
+			)
+
+	def notify_managers_of_new_driver(self):
+		"""A desk notification and email to managers: Sunny ID and name only. Not for bulk loads
+		(data import, install, patches)."""
+		if frappe.flags.in_import or frappe.flags.in_install or frappe.flags.in_patch:
+			return
+		from tuktuk_management.alerts import send_new_driver_alert
+
+		send_new_driver_alert(self.name, self.driver_name)
 
 	def validate_user_linked_once(self):
 		"""A login belongs to one driver: it decides which records the driver may see."""
