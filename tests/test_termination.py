@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -15,12 +15,16 @@ from hypothesis import strategies as st
 
 from tests.corrections_helpers import Injected, assert_books_clean, balances, fail_at, record_steps
 from tests.factories import c2b_body, make_driver, make_vehicle, raw, set_settings
+from tests.substitution_helpers import make_substitution
 from tuktuk_management import cli
 from tuktuk_management.ledger import c2b, corrections, termination
 from tuktuk_management.ledger.corrections import CreditNote
 from tuktuk_management.ledger.database import run_with_retry
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.owed.withdrawals import insert_request
+from tuktuk_management.ledger.owed.words import WithdrawalSource, WithdrawalStatus
 from tuktuk_management.ledger.settings import load_settings
+from tuktuk_management.ledger.substitutions import record_assignment
 from tuktuk_management.ledger.termination import ALREADY_TERMINATED, TERMINATED, settle
 from tuktuk_management.standalone.db import MariaDB
 
@@ -101,7 +105,13 @@ def payouts(db, driver="D000001") -> list[tuple]:
 
 def snapshot(db) -> dict:
 	"""Everything a termination may change."""
-	tables = ("TukTuk Ledger Entry", "TukTuk Payout", "TukTuk Daily Close", "TukTuk Termination")
+	tables = (
+		"TukTuk Ledger Entry",
+		"TukTuk Payout",
+		"TukTuk Daily Close",
+		"TukTuk Termination",
+		"TukTuk Vehicle Assignment",
+	)
 	return {
 		"counts": {t: db.sql(f"select count(*) from `tab{t}`")[0][0] for t in tables},
 		"drivers": db.sql(
@@ -110,6 +120,11 @@ def snapshot(db) -> dict:
 			from `tabTukTuk Driver` order by name"""
 		),
 		"payouts": db.sql("select name, status, amount from `tabTukTuk Payout` order by name"),
+		"requests": db.sql("select name, status from `tabTukTuk Withdrawal Request` order by name"),
+		"substitutions": db.sql(
+			"select name, status, from_date, to_date from `tabTukTuk Substitution` order by name"
+		),
+		"assignments": db.sql("select name, to_datetime from `tabTukTuk Vehicle Assignment` order by name"),
 	}
 
 
@@ -261,6 +276,49 @@ def test_reason_is_required(db, fleet):
 		terminate(db, "D999999")
 	db.rollback()
 	assert snapshot(db) == before
+
+
+def test_termination_rejects_waiting_requests_ends_substitutions_and_closes_the_assignment(db, fleet):
+	waiting = insert_request(
+		db,
+		driver="D000001",
+		amount_kes=200,
+		source=WithdrawalSource.DRIVER_REQUEST,
+		status=WithdrawalStatus.REQUESTED,
+		now=AT,
+		user="driver1@example.com",
+	)
+	record_assignment(db, "D000001", "TT001", now=datetime(2026, 11, 1, 8, 0, 0))
+	# D000001 relieves D000002 on TT002 today and tomorrow; D000003 is to relieve D000001 next week.
+	running = make_substitution(db, "TT002", "D000002", "D000001", AT.date(), AT.date() + timedelta(days=1))
+	upcoming = make_substitution(
+		db, "TT001", "D000001", "D000003", AT.date() + timedelta(days=7), AT.date() + timedelta(days=9)
+	)
+	earlier = make_substitution(
+		db, "TT001", "D000001", "D000003", AT.date() - timedelta(days=9), AT.date() - timedelta(days=7)
+	)
+	db.commit()
+
+	result = terminate(db)
+	db.commit()
+
+	assert result.status == TERMINATED
+	assert db.sql("select status from `tabTukTuk Withdrawal Request` where name = %s", (waiting,)) == (
+		("Rejected",),
+	)
+	subs = {
+		name: (status, str(to_date))
+		for name, status, to_date in db.sql("select name, status, to_date from `tabTukTuk Substitution`")
+	}
+	assert subs[running] == ("Active", str(AT.date()))  # ends today, its payments keep their history
+	assert subs[upcoming][0] == "Cancelled"
+	assert subs[earlier] == ("Active", str(AT.date() - timedelta(days=7)))  # history untouched
+	assert db.sql(
+		"select count(*) from `tabTukTuk Vehicle Assignment` where driver = 'D000001' and to_datetime is null"
+	) == ((0,),)
+	# The whole payable (300) and the deposit (800) leave in the one final payout, not twice.
+	assert payouts(db) == [("Queued", 1100)]
+	assert_books_clean(db)
 
 
 def all_steps(db) -> list[str]:

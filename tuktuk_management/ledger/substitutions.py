@@ -182,6 +182,44 @@ def record_assignment(
 	return True
 
 
+def end_for_leaving_driver(
+	db: Database, driver: str, today: date, *, now: datetime, user: str = "Administrator"
+) -> list[str]:
+	"""End the Active substitutions that name a leaving ``driver`` (as regular driver or substitute).
+
+	One not started yet (``from_date`` after ``today``) is Cancelled; one running ends ``today``
+	(``to_date = today``), so the payments already routed by it keep their history. Called under the
+	driver's row lock by the termination (``ledger.termination``). Returns the names touched.
+	"""
+	rows = db.sql(
+		f"""select name, from_date from `tab{doctypes.SUBSTITUTION}`
+		where status = %s and to_date >= %s and (regular_driver = %s or substitute = %s) for update""",
+		(ACTIVE, today, driver, driver),
+	)
+	for name, from_date in rows:
+		if _as_date(from_date) > today:
+			db.sql(
+				f"""update `tab{doctypes.SUBSTITUTION}` set status = %s, modified = %s, modified_by = %s
+				where name = %s""",
+				(CANCELLED, now, user, name),
+			)
+		else:
+			db.sql(
+				f"""update `tab{doctypes.SUBSTITUTION}` set to_date = %s, modified = %s, modified_by = %s
+				where name = %s""",
+				(today, now, user, name),
+			)
+	return [row[0] for row in rows]
+
+
+def _as_date(value) -> date:
+	return (
+		value
+		if isinstance(value, date) and not isinstance(value, datetime)
+		else date.fromisoformat(str(value)[:10])
+	)
+
+
 def driver_of_vehicle_on(db: Database, vehicle: str, on_date: date) -> str | None:
 	"""The substitute of the Active substitution of ``vehicle`` covering ``on_date``, else None."""
 	rows = db.sql(

@@ -34,10 +34,12 @@ from tuktuk_management.ledger.close import DayResult, close_driver
 from tuktuk_management.ledger.database import Database, in_savepoint
 from tuktuk_management.ledger.drivers import LockedDrivers, lock_drivers
 from tuktuk_management.ledger.money import to_kes
+from tuktuk_management.ledger.owed.withdrawals import reject_waiting_requests
 from tuktuk_management.ledger.payouts.state import cancel_payout, queue_payout
 from tuktuk_management.ledger.rows import insert_statement, standard_values
 from tuktuk_management.ledger.settings import LedgerSettings
 from tuktuk_management.ledger.status import DriverStatus, PayoutStatus
+from tuktuk_management.ledger.substitutions import end_for_leaving_driver, record_assignment
 from tuktuk_management.ledger.writer import PostingLine, post_voucher
 
 TERMINATION_DOCTYPE = doctypes.TERMINATION
@@ -225,6 +227,11 @@ def _terminate_locked(
 	)
 	_insert_termination(db, result, now=now, user=user)
 	step("termination_inserted")
+	reject_waiting_requests(db, driver, reason=f"Driver terminated ({name})", now=now, user=user)
+	step("requests_rejected")
+	end_for_leaving_driver(db, driver, now.date(), now=now, user=user)
+	record_assignment(db, driver, None, now=now, user=user)
+	step("vehicle_freed")
 	_set_driver_terminated(db, driver, reason, now=now, user=user)
 	step("driver_updated")
 	return result

@@ -265,6 +265,36 @@ def reject_withdrawal(db: Database, name: str, *, reason: str, now: datetime, us
 	return RequestOutcome(name, WithdrawalStatus.REJECTED, amount_kes)
 
 
+def reject_waiting_requests(db: Database, driver: str, *, reason: str, now: datetime, user: str) -> list[str]:
+	"""Reject every Requested withdrawal of ``driver`` with ``reason``; the names rejected.
+
+	For the termination (``ledger.termination``), which holds the driver's row lock and pays all the
+	driver is owed in one payout: a request left waiting could otherwise be approved later.
+	"""
+	names = [
+		row[0]
+		for row in db.sql(
+			f"select name from `tab{REQUEST_DOCTYPE}` where driver = %s and status = %s for update",
+			(driver, WithdrawalStatus.REQUESTED),
+		)
+	]
+	if names:
+		db.sql(
+			f"""update `tab{REQUEST_DOCTYPE}` set status = %s, reason = %s, decided_at = %s, decided_by = %s,
+			modified = %s where driver = %s and status = %s""",
+			(
+				WithdrawalStatus.REJECTED,
+				reason[:REASON_CHARS_MAX],
+				now,
+				user[:140],
+				now,
+				driver,
+				WithdrawalStatus.REQUESTED,
+			),
+		)
+	return names
+
+
 def pay_now(
 	db: Database,
 	*,
