@@ -62,6 +62,7 @@ permission_query_conditions = {
 	"TukTuk Journal": "tuktuk_management.permissions.nothing_for_drivers_query",
 	"TukTuk Reconciliation Run": "tuktuk_management.permissions.nothing_for_drivers_query",
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.nothing_for_drivers_query",
+	"TukTuk Day Off": "tuktuk_management.permissions.day_off_query",
 }
 has_permission = {
 	"TukTuk Driver": "tuktuk_management.permissions.has_permission",
@@ -74,6 +75,7 @@ has_permission = {
 	"TukTuk Journal": "tuktuk_management.permissions.has_permission",
 	"TukTuk Reconciliation Run": "tuktuk_management.permissions.has_permission",
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.has_permission",
+	"TukTuk Day Off": "tuktuk_management.permissions.has_permission",
 }
 
 # Desk

@@ -23,6 +23,7 @@ DRIVER_COLUMN = {
 	"TukTuk Ledger Entry": "party",
 	"TukTuk Daily Close": "driver",
 	"TukTuk Credit Note": "driver",
+	"TukTuk Day Off": "driver",
 }
 # DocTypes about several drivers or the fleet at once (raw callbacks, journals, reconciliation
 # runs, refused calls): no row is a driver's own, so a driver-only user gets none, even if a
@@ -88,6 +89,10 @@ def daily_close_query(user: str | None = None) -> str:
 
 def credit_note_query(user: str | None = None) -> str:
 	return _condition("TukTuk Credit Note", user)
+
+
+def day_off_query(user: str | None = None) -> str:
+	return _condition("TukTuk Day Off", user)
 
 
 def nothing_for_drivers_query(user: str | None = None) -> str:

@@ -21,3 +21,7 @@ DESK_USERS = (*DESK_READERS, DRIVER)
 STATEMENT_RECONCILERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
 # Who may read the health report of the scheduled work without a probe token.
 HEALTH_READERS = (MANAGER, SYSTEM_MANAGER)
+# Who may ask for a day off (for themselves only: the driver linked to their user).
+DAY_OFF_REQUESTERS = (DRIVER,)
+# Who may approve or reject days off and read the roster.
+DAY_OFF_APPROVERS = (MANAGER, SYSTEM_MANAGER)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger.days_off import DAY_OFF_DOCTYPE
+from tuktuk_management.ledger.days_off import fixture_values as day_off_values
 from tuktuk_management.ledger.drivers import normalize_account, normalize_sunny_id, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.opening import post_opening_balances
@@ -12,6 +14,7 @@ from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE, load_settings
 from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, set_single_value
 
 LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
+LOADABLE += (DAY_OFF_DOCTYPE,)  # after the drivers they belong to
 FIXTURE_DOCS_MAX = 100_000
 STANDARD_KEYS = frozenset(
 	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
@@ -32,9 +35,11 @@ def _fields(doctypes: dict[str, dict], doctype: str) -> dict[str, dict]:
 
 
 def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]:
-	"""Insert TukTuk Settings, TukTuk Vehicle and TukTuk Driver documents; return counts per DocType.
+	"""Insert TukTuk Settings, TukTuk Vehicle, TukTuk Driver and TukTuk Day Off documents; return
+	counts per DocType.
 
-	Settings come first, then vehicles, then drivers, whatever the file order. A driver's
+	Settings come first, then vehicles, then drivers, then days off, whatever the file order. A
+	day off's status defaults to Approved (``ledger.days_off.fixture_values``). A driver's
 	non-zero ``current_balance``/``current_deposit_balance``/``payout_pending`` is posted as an
 	opening voucher (so caches equal ledger sums from the start). Raises :class:`FixtureError`
 	for an unknown DocType or field, a bad Sunny ID or account; the caller rolls back.
@@ -42,7 +47,7 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 	if not isinstance(documents, list) or len(documents) > FIXTURE_DOCS_MAX:
 		raise FixtureError(f"fixtures must be a JSON list of at most {FIXTURE_DOCS_MAX} documents")
 	doctypes = {d["name"]: d for d in load_doctypes()}
-	counts = dict.fromkeys(LOADABLE, 0)
+	counts = dict.fromkeys(LOADABLE[:3], 0)  # later DocTypes are counted when present
 	for doc in documents:
 		if not isinstance(doc, dict) or doc.get("doctype") not in LOADABLE:
 			raise FixtureError(f"each document needs a doctype among {', '.join(LOADABLE)}: {str(doc)[:80]}")
@@ -65,6 +70,9 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			if doctype == "TukTuk Vehicle":
 				values["mpesa_account"] = normalize_account(values.get("mpesa_account"))
 				name = doc.get("name") or values.get("tuktuk_id")
+			elif doctype == DAY_OFF_DOCTYPE:
+				values = day_off_values(values)
+				name = doc.get("name") or f"{values['driver']}-{values['day_off_date'].isoformat()}"
 			else:
 				values["sunny_id"] = normalize_sunny_id(values.get("sunny_id"))
 				name = doc.get("name") or values["sunny_id"]
@@ -82,7 +90,7 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			f"values ({', '.join(['%s'] * len(columns))})",
 			(name, now, now, "Administrator", "Administrator", *values.values()),
 		)
-		counts[doctype] += 1
+		counts[doctype] = counts.get(doctype, 0) + 1
 	for driver, opening in drivers_with_opening:
 		post_opening_balances(db, driver, balances_kes=opening, now=now)
 	refresh_left_to_target(db, load_settings(db))
