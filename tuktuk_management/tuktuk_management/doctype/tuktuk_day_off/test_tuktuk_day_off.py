@@ -7,7 +7,6 @@ off leaves the driver unjudged by the daily close."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -136,7 +135,9 @@ class TestTukTukDayOff(FrappeTestCase):
 		own = self.request(days=7)["name"]
 		others = self.request(user=OTHER_USER, days=7)["name"]
 		with as_user(DRIVER_USER):
-			self.assertEqual(set(frappe.get_list("TukTuk Day Off", pluck="name", limit_page_length=0)), {own})
+			rows = frappe.get_list("TukTuk Day Off", fields=["name", "driver"], limit_page_length=0)
+			self.assertIn(own, {row.name for row in rows})
+			self.assertEqual({row.driver for row in rows}, {self.driver.name})  # never another driver's
 			with self.assertRaises(frappe.PermissionError):
 				frappe.get_doc("TukTuk Day Off", others).check_permission("read")
 		self.assertFalse(
@@ -169,7 +170,7 @@ class TestTukTukDayOff(FrappeTestCase):
 			frappe.get_doc(
 				{
 					"doctype": "TukTuk Day Off",
-					"driver": self.driver.name,
-					"day_off_date": day + timedelta(days=0),
+					"driver": self.other.name,
+					"day_off_date": day,
 				}
 			).insert()

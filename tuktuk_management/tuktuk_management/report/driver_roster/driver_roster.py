@@ -52,20 +52,20 @@ def columns(dates) -> list[dict]:
 			"label": _("Driver"),
 			"fieldtype": "Link",
 			"options": "TukTuk Driver",
-			"width": 100,
+			"width": 90,
 		},
-		{"fieldname": "driver_name", "label": _("Name"), "fieldtype": "Data", "width": 150},
+		{"fieldname": "driver_name", "label": _("Name"), "fieldtype": "Data", "width": 140},
 		{
 			"fieldname": "vehicle",
 			"label": _("Vehicle"),
 			"fieldtype": "Link",
 			"options": "TukTuk Vehicle",
-			"width": 90,
+			"width": 110,
 		},
-		{"fieldname": "driver_kind", "label": _("Kind"), "fieldtype": "Data", "width": 90},
+		{"fieldname": "driver_kind", "label": _("Kind"), "fieldtype": "Data", "width": 85},
 	]
 	return fixed + [
-		{"fieldname": _key(day), "label": day.strftime("%a %d %b"), "fieldtype": "Data", "width": 118}
+		{"fieldname": _key(day), "label": day.strftime("%a %d %b"), "fieldtype": "Data", "width": 176}
 		for day in dates
 	]
 
