@@ -174,3 +174,20 @@ class TestTukTukDayOff(FrappeTestCase):
 					"day_off_date": day,
 				}
 			).insert()
+
+	def test_the_roster_shows_days_off_to_managers_only(self):
+		from tuktuk_management.tuktuk_management.report.driver_roster import driver_roster
+
+		requested = self.request(days=8)["name"]
+		approved = self.request(user=OTHER_USER, days=8)["name"]
+		days_off.approve_day_off(approved)
+		filters = {"from_date": today(), "days": 14}
+		with as_user(MANAGER_USER):
+			columns, data, _message = driver_roster.execute(filters)
+		self.assertEqual(len(columns), 4 + 14)
+		key = "d_" + getdate(tomorrow(8)).strftime("%Y%m%d")
+		cells = {row["driver"]: row[key] for row in data}
+		self.assertEqual((cells[self.driver.name], cells[self.other.name]), ("Requested", "Day Off"))
+		self.assertTrue(requested)
+		with as_user(DRIVER_USER), self.assertRaises(frappe.PermissionError):
+			driver_roster.execute(filters)
