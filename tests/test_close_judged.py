@@ -36,8 +36,8 @@ def at(day: date, hh: int = 12, mm: int = 0) -> datetime:
 	return datetime.combine(day, time(hh, mm))
 
 
-def day_off(db, driver: str, day: date, status: str = DayOffStatus.APPROVED) -> str:
-	name = f"DO{next(_names):05d}"
+def day_off(db, driver: str, day: date, status: str = DayOffStatus.APPROVED, name: str = "") -> str:
+	name = name or f"DO{next(_names):05d}"
 	db.sql(
 		"""insert into `tabTukTuk Day Off` (name, creation, modified, owner, modified_by, driver,
 		day_off_date, status, open_request_key) values (%s, %s, %s, 'Administrator', 'Administrator',
@@ -375,3 +375,62 @@ def test_the_runner_loads_days_off_as_fixtures(db, tmp_path):
 			now=CREATED,
 		)
 	db.rollback()
+
+
+def test_request_checks_past_closed_and_open_dates(fleet):
+	from tuktuk_management.ledger.days_off import DayOffError, check_request
+
+	db = fleet
+	with pytest.raises(DayOffError, match="in the past"):
+		check_request(db, "D000001", DAY1 - timedelta(days=1), today=DAY1)
+	close(db, DAY1)
+	with pytest.raises(DayOffError, match="already done"):
+		check_request(db, "D000001", DAY1, today=DAY1)  # today, but its close has run
+	check_request(db, "D000001", DAY2, today=DAY1)
+	requested = day_off(db, "D000001", DAY2, status=DayOffStatus.REQUESTED)
+	with pytest.raises(DayOffError, match="already a day off requested"):
+		check_request(db, "D000001", DAY2, today=DAY1)
+	check_request(db, "D000001", DAY2, today=DAY1, name=requested)  # the row itself, when edited
+	check_request(db, "D000002", DAY2, today=DAY1)  # another driver
+	day_off(db, "D000002", DAY3, status=DayOffStatus.REJECTED)
+	check_request(db, "D000002", DAY3, today=DAY1)  # a rejected day can be asked again
+	with pytest.raises(DayOffError, match="does not exist"):
+		check_request(db, "D999999", DAY2, today=DAY1)
+
+
+def _request_in_process(url, index, barrier, results):
+	from tuktuk_management.ledger.database import is_duplicate_entry
+	from tuktuk_management.ledger.days_off import check_request
+	from tuktuk_management.standalone.db import MariaDB
+
+	db = MariaDB(url)
+	barrier.wait(30)
+	try:
+		check_request(db, "D000001", DAY2, today=DAY1)  # every process passes: nothing stored yet
+		barrier.wait(30)  # all checked before anyone inserts: only the unique key can stop them now
+		day_off(db, "D000001", DAY2, status=DayOffStatus.REQUESTED, name=f"CONCURRENT{index}")
+		results.put("stored")
+	except Exception as exc:
+		db.rollback()
+		duplicate = is_duplicate_entry(exc) and "open_request_key" in str(exc)  # not the name
+		results.put("duplicate" if duplicate else repr(exc))
+	db.close()
+
+
+def test_concurrent_requests_for_one_day_store_one(fleet, db_url):
+	import multiprocessing
+
+	context = multiprocessing.get_context("fork")
+	barrier, results = context.Barrier(4), context.Queue()
+	processes = [
+		context.Process(target=_request_in_process, args=(db_url, index, barrier, results))
+		for index in range(4)
+	]
+	for process in processes:
+		process.start()
+	outcomes = sorted(results.get(timeout=120) for _ in processes)
+	for process in processes:
+		process.join(30)
+	assert outcomes == ["duplicate", "duplicate", "duplicate", "stored"]
+	fleet.rollback()
+	assert fleet.sql("select count(*) from `tabTukTuk Day Off`")[0][0] == 1
