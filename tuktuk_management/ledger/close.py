@@ -31,11 +31,18 @@ judged day). A page of due drivers is listed with the reason of each in one quer
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from tuktuk_management.ledger import accounts, doctypes, judged
-from tuktuk_management.ledger.close_rule import CloseDecision, decide_close
+from tuktuk_management.ledger.close_rule import (
+	ALREADY_CLOSED,
+	CLOSED,
+	NOT_DUE,
+	CloseDecision,
+	CloseSummary,
+	DayResult,
+	decide_close,
+)
 from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
 from tuktuk_management.ledger.drivers import lock_driver_for_close
 from tuktuk_management.ledger.money import to_kes
@@ -49,10 +56,6 @@ CLOSE_BATCH_MAX = 500  # drivers per call of close_day (one background job chunk
 CLOSE_PAGE_MAX = 100  # drivers listed per query
 ERRORS_KEPT_MAX = 100
 SAVEPOINT = "tuktuk_close"
-
-CLOSED = "Closed"
-ALREADY_CLOSED = "Already Closed"
-NOT_DUE = "Not Due"
 
 _CLOSE_COLUMNS = (
 	"driver",
@@ -86,26 +89,6 @@ def due_business_date(now: datetime, close_time: time) -> date:
 	"""The latest business date whose close is due at ``now``: today once ``close_time`` has
 	passed, else yesterday (a close missed yesterday is caught up)."""
 	return now.date() if now.time() >= close_time else now.date() - timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class DayResult:
-	"""The figures of one driver's close (whole KES); the fields of a TukTuk Daily Close."""
-
-	driver: str
-	business_date: date
-	status: str
-	target_kes: int = 0
-	collected_kes: int = 0
-	shortfall_kes: int = 0
-	target_met: bool = False
-	consecutive_misses: int = 0
-	rollover_kes: int = 0
-	deposit_deducted_kes: int = 0
-	voucher_no: str = ""
-	miss_limit_reached: bool = False
-	judged: bool = True
-	not_judged_reason: str = ""
 
 
 def unclosed_collections_kes(db: Database, driver: str, business_date: date) -> int:
@@ -363,55 +346,6 @@ def due_page(
 		{"business_date": business_date, "day_end": day_end(business_date), "after": after, "limit": limit},
 	)
 	return [judged.reason_of_row(row) for row in rows]
-
-
-@dataclass
-class CloseSummary:
-	"""What one :func:`close_day` call did. Amounts are whole KES."""
-
-	business_date: str
-	drivers_closed: int = 0
-	targets_met: int = 0
-	targets_missed: int = 0
-	already_closed: int = 0
-	not_judged: dict[str, int] = field(default_factory=dict)  # reason -> drivers closed unjudged
-	collected_kes: int = 0
-	shortfall_kes: int = 0
-	deposit_deducted_kes: int = 0
-	rollover_kes: int = 0
-	miss_limit_alerts: list[dict] = field(default_factory=list)
-	errors: list[dict] = field(default_factory=list)
-	last_driver: str = ""
-	done: bool = False
-
-	def add(self, result: DayResult) -> None:
-		if result.status == ALREADY_CLOSED:
-			self.already_closed += 1
-			return
-		if result.status != CLOSED:
-			return
-		self.drivers_closed += 1
-		self.collected_kes += result.collected_kes
-		if not result.judged:
-			reason = result.not_judged_reason
-			self.not_judged[reason] = self.not_judged.get(reason, 0) + 1
-			return
-		self.targets_met += result.target_met
-		self.targets_missed += not result.target_met
-		self.shortfall_kes += result.shortfall_kes
-		self.deposit_deducted_kes += result.deposit_deducted_kes
-		self.rollover_kes += result.rollover_kes
-		if result.miss_limit_reached:
-			self.miss_limit_alerts.append(
-				{
-					"driver": result.driver,
-					"consecutive_misses": result.consecutive_misses,
-					"rollover_kes": result.rollover_kes,
-				}
-			)
-
-	def as_dict(self) -> dict:
-		return asdict(self)
 
 
 def close_day(

@@ -1,8 +1,14 @@
-"""The daily close rule as a pure function (DESIGN §5 and §8), used by ``ledger/close.py``."""
+"""The daily close rule as a pure function (DESIGN §5 and §8) and the shapes of its results, used by
+``ledger/close.py`` (which re-exports them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+CLOSED = "Closed"
+ALREADY_CLOSED = "Already Closed"
+NOT_DUE = "Not Due"
 
 
 @dataclass(frozen=True)
@@ -65,3 +71,72 @@ def decide_close(
 		rollover_kes=rollover_kes,
 		consecutive_misses=0 if target_met else consecutive_misses_in + 1,
 	)
+
+
+@dataclass(frozen=True)
+class DayResult:
+	"""The figures of one driver's close (whole KES); the fields of a TukTuk Daily Close."""
+
+	driver: str
+	business_date: date
+	status: str
+	target_kes: int = 0
+	collected_kes: int = 0
+	shortfall_kes: int = 0
+	target_met: bool = False
+	consecutive_misses: int = 0
+	rollover_kes: int = 0
+	deposit_deducted_kes: int = 0
+	voucher_no: str = ""
+	miss_limit_reached: bool = False
+	judged: bool = True
+	not_judged_reason: str = ""
+
+
+@dataclass
+class CloseSummary:
+	"""What one :func:`close_day` call did. Amounts are whole KES."""
+
+	business_date: str
+	drivers_closed: int = 0
+	targets_met: int = 0
+	targets_missed: int = 0
+	already_closed: int = 0
+	not_judged: dict[str, int] = field(default_factory=dict)  # reason -> drivers closed unjudged
+	collected_kes: int = 0
+	shortfall_kes: int = 0
+	deposit_deducted_kes: int = 0
+	rollover_kes: int = 0
+	miss_limit_alerts: list[dict] = field(default_factory=list)
+	errors: list[dict] = field(default_factory=list)
+	last_driver: str = ""
+	done: bool = False
+
+	def add(self, result: DayResult) -> None:
+		if result.status == ALREADY_CLOSED:
+			self.already_closed += 1
+			return
+		if result.status != CLOSED:
+			return
+		self.drivers_closed += 1
+		self.collected_kes += result.collected_kes
+		if not result.judged:
+			reason = result.not_judged_reason
+			self.not_judged[reason] = self.not_judged.get(reason, 0) + 1
+			return
+		self.targets_met += result.target_met
+		self.targets_missed += not result.target_met
+		self.shortfall_kes += result.shortfall_kes
+		self.deposit_deducted_kes += result.deposit_deducted_kes
+		self.rollover_kes += result.rollover_kes
+		if result.miss_limit_reached:
+			self.miss_limit_alerts.append(
+				{
+					"driver": result.driver,
+					"consecutive_misses": result.consecutive_misses,
+					"rollover_kes": result.rollover_kes,
+				}
+			)
+
+	def as_dict(self) -> dict:
+		return asdict(self)
