@@ -14,6 +14,11 @@ Then it times:
 - the daily close of every driver (``ledger.close.close_day``: one committed unit of work per
   driver, as the background job does).
 
+The fleet has the driver lifecycle of DESIGN §8 unless ``--no-lifecycle``: every Regular driver
+drives their own vehicle, 10 % have an Approved day off on the business date (n mod 10 = 5),
+5 % are Substitutes without a vehicle (n mod 20 = 19) and 5 % are replaced by one of them for
+the day (n mod 20 = 3, substitute n + 16), so the close reads days off and substitutions.
+
 Prints a table, and as its last line one JSON object with the figures. ``--quick``: 1,000
 drivers / 100,000 lines. ``run(db_url, quick) -> dict`` is the entry point of benchmarks/run.py.
 """
@@ -122,6 +127,48 @@ def generate(db: MariaDB, drivers: int, ledger_lines: int) -> dict:
 	return {"drivers": drivers, "ledger_lines": int(lines), "payments": payments}
 
 
+def add_lifecycle(db: MariaDB, drivers: int) -> dict:
+	"""Vehicles for the Regular drivers, Substitutes, Approved days off and Active substitutions on
+	the business date (see the module docstring); returns their counts."""
+	day = BUSINESS_DATE
+	db.sql(
+		f"""insert into `tabTukTuk Vehicle` (name, creation, modified, owner, modified_by, tuktuk_id,
+			mpesa_account, status)
+		select concat('TT', lpad(seq, 6, '0')), %s, %s, 'Administrator', 'Administrator',
+			concat('TT', lpad(seq, 6, '0')), concat('TT', lpad(seq, 6, '0')), 'Active'
+		from seq_1_to_{drivers}""",
+		(CREATED, CREATED),
+	)
+	db.sql(
+		"""update `tabTukTuk Driver` set
+			driver_kind = if(cast(substr(name, 2) as unsigned) mod 20 = 19, 'Substitute', 'Regular'),
+			assigned_tuktuk = if(cast(substr(name, 2) as unsigned) mod 20 = 19, null,
+				concat('TT', substr(name, 2)))"""
+	)
+	db.sql(
+		f"""insert into `tabTukTuk Day Off` (name, creation, modified, owner, modified_by, driver,
+			day_off_date, status, open_request_key)
+		select concat('DO', lpad(seq, 6, '0')), %s, %s, 'Administrator', 'Administrator',
+			concat('D', lpad(seq, 6, '0')), %s, 'Approved', concat('D', lpad(seq, 6, '0'), ':', %s)
+		from seq_1_to_{drivers} where seq mod 10 = 5""",
+		(CREATED, CREATED, day, day.isoformat()),
+	)
+	db.sql(
+		f"""insert into `tabTukTuk Substitution` (name, creation, modified, owner, modified_by, vehicle,
+			regular_driver, substitute, from_date, to_date, status)
+		select concat('SUB', lpad(seq, 6, '0')), %s, %s, 'Administrator', 'Administrator',
+			concat('TT', lpad(seq, 6, '0')), concat('D', lpad(seq, 6, '0')),
+			concat('D', lpad(seq + 16, 6, '0')), %s, %s, 'Active'
+		from seq_1_to_{drivers} where seq mod 20 = 3 and seq + 16 <= {drivers}""",
+		(CREATED, CREATED, day, day),
+	)
+	db.commit()
+	return {
+		"days_off": int(db.sql("select count(*) from `tabTukTuk Day Off`")[0][0]),
+		"substitutions": int(db.sql("select count(*) from `tabTukTuk Substitution`")[0][0]),
+	}
+
+
 def inject_drift(db: MariaDB, drivers: int) -> list[str]:
 	step = max(1, drivers // DRIFTED_DRIVERS)
 	names = [f"D{n:06d}" for n in range(1, drivers + 1, step)][:DRIFTED_DRIVERS]
@@ -163,7 +210,7 @@ def timed(function, *args):
 	return result, time.perf_counter() - started
 
 
-def run(db_url: str | None = None, quick: bool = False) -> dict:
+def run(db_url: str | None = None, quick: bool = False, lifecycle: bool = True) -> dict:
 	"""Generate the fleet, time reconciliation (set-based and per-driver) and the daily close;
 	return the figures (seconds, counts). Creates and drops its own database."""
 	size = QUICK if quick else FULL
@@ -177,6 +224,7 @@ def run(db_url: str | None = None, quick: bool = False) -> dict:
 			create_schema(db)
 			db.commit()
 			generated, generate_s = timed(generate, db, size["drivers"], size["ledger_lines"])
+			life = add_lifecycle(db, size["drivers"]) if lifecycle else {"days_off": 0, "substitutions": 0}
 			drifted = inject_drift(db, size["drivers"])
 
 			report, full_s = timed(check_books, db)
@@ -202,7 +250,7 @@ def run(db_url: str | None = None, quick: bool = False) -> dict:
 					batch_size_max=500,
 				)
 			)
-			closed = summary.drivers_closed
+			closed, not_judged = summary.drivers_closed, dict(summary.not_judged)
 			while not summary.done:  # the chain of chunk jobs, in one process
 				more, more_s = timed(
 					lambda after=summary.last_driver: close_day(
@@ -217,6 +265,8 @@ def run(db_url: str | None = None, quick: bool = False) -> dict:
 					)
 				)
 				summary, close_s, closed = more, close_s + more_s, closed + more.drivers_closed
+				for reason, count in more.not_judged.items():
+					not_judged[reason] = not_judged.get(reason, 0) + count
 			after_close, after_close_s = timed(check_books, db)
 			db.rollback()
 	finally:
@@ -234,6 +284,9 @@ def run(db_url: str | None = None, quick: bool = False) -> dict:
 		"drift_found": len(report.discrepancies),
 		"close_all_drivers_s": round(close_s, 2),
 		"drivers_closed": closed,
+		"days_off": life["days_off"],
+		"substitutions": life["substitutions"],
+		"not_judged": not_judged,
 		"close_drivers_per_s": round(closed / close_s, 1) if close_s else None,
 		"reconcile_after_close_s": round(after_close_s, 3),
 		"clean_after_close_except_drift": sorted({d["driver"] for d in after_close.discrepancies}) == drifted,
@@ -244,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
 	parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 	parser.add_argument("--quick", action="store_true", help="1,000 drivers / 100,000 lines")
 	parser.add_argument("--db-url", default=None, help=f"MariaDB server (default {DEFAULT_SERVER_URL})")
+	parser.add_argument(
+		"--no-lifecycle", action="store_true", help="no vehicles, days off or substitutions (the old fleet)"
+	)
 	args = parser.parse_args(argv)
-	result = run(args.db_url, args.quick)
+	result = run(args.db_url, args.quick, lifecycle=not args.no_lifecycle)
 	rows = [
 		("fleet", f"{result['drivers']:,} drivers, {result['ledger_lines']:,} ledger lines"),
 		("generate (INSERT ... SELECT)", f"{result['generate_s']} s"),
@@ -258,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
 			f"{result['close_all_drivers_s']} s ({result['close_drivers_per_s']}/s)",
 		),
 		("full reconciliation after the close", f"{result['reconcile_after_close_s']} s"),
+		(
+			"days off / substitutions / not judged",
+			f"{result['days_off']} / {result['substitutions']} / {result['not_judged']}",
+		),
 	]
 	width = max(len(label) for label, _ in rows)
 	for label, value in rows:

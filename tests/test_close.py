@@ -232,8 +232,8 @@ def test_close_twice_changes_nothing(db, driver):
 
 
 def test_deposit_deduction_off_by_default_and_never_below_zero(db):
-	make_driver(db, "D000001", None, daily_target=1000, current_deposit_balance=300)
-	make_driver(db, "D000002", None, daily_target=1000, current_deposit_balance=5000)
+	make_driver(db, "D000001", make_vehicle(db, "TT001"), daily_target=1000, current_deposit_balance=300)
+	make_driver(db, "D000002", make_vehicle(db, "TT002"), daily_target=1000, current_deposit_balance=5000)
 	db.commit()
 	close(db, DAY1)
 	assert [balances_of(db, d)["current_deposit_balance"] for d in ("D000001", "D000002")] == [300, 5000]
@@ -463,7 +463,7 @@ def test_settings_of_the_close_are_read_with_defaults(db):
 	from tuktuk_management.ledger.settings import parse_recipients
 
 	assert parse_recipients(settings.reconciliation_recipients) == ["a@example.com", "b@example.com"]
-	make_driver(db, "D000001", None)
+	make_driver(db, "D000001", make_vehicle(db, "TT001"))
 	db.commit()
 	alerts = [close(db, DAY1 + timedelta(days=n)).miss_limit_alerts for n in range(4)]
 	assert alerts == [[], [], [], []]  # 0 turns the alert off

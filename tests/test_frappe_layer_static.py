@@ -285,6 +285,7 @@ DRIVER_READABLE = (
 	"TukTuk Payout",
 	"TukTuk Deposit Entry",
 	"TukTuk Withdrawal Request",
+	"TukTuk Day Off",  # own days off only (permissions.py); requests go through api/days_off.py
 )
 
 

@@ -344,6 +344,7 @@ def test_day_summary_after_close(db, reminders):
 	db.commit()
 	rows = {row.driver: row.text for row in message_rows(db, "Day Summary")}
 	assert count == len(rows) and "D000003" not in rows
+	assert "D000004" not in rows  # no vehicle: closed but not judged, so no "target missed" text
 	assert rows["D000001"] == (
 		f"TukTuk {today.isoformat()}: target missed by KES 700 (1 in a row). Tomorrow's target KES 1700. "
 		"Warning: 1 misses reach the limit of 1."

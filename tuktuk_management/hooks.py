@@ -68,6 +68,7 @@ permission_query_conditions = {
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.nothing_for_drivers_query",
 	"TukTuk Deposit Entry": "tuktuk_management.permissions.deposit_entry_query",
 	"TukTuk Withdrawal Request": "tuktuk_management.permissions.withdrawal_request_query",
+	"TukTuk Day Off": "tuktuk_management.permissions.day_off_query",
 }
 has_permission = {
 	"TukTuk Driver": "tuktuk_management.permissions.has_permission",
@@ -82,6 +83,7 @@ has_permission = {
 	"TukTuk Refused Call Summary": "tuktuk_management.permissions.has_permission",
 	"TukTuk Deposit Entry": "tuktuk_management.permissions.has_permission",
 	"TukTuk Withdrawal Request": "tuktuk_management.permissions.has_permission",
+	"TukTuk Day Off": "tuktuk_management.permissions.has_permission",
 }
 
 # Desk

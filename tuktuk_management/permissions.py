@@ -25,6 +25,7 @@ DRIVER_COLUMN = {
 	"TukTuk Credit Note": "driver",
 	"TukTuk Deposit Entry": "driver",
 	"TukTuk Withdrawal Request": "driver",
+	"TukTuk Day Off": "driver",
 }
 # DocTypes about several drivers or the fleet at once (raw callbacks, journals, reconciliation
 # runs, refused calls): no row is a driver's own, so a driver-only user gets none, even if a
@@ -98,6 +99,10 @@ def deposit_entry_query(user: str | None = None) -> str:
 
 def withdrawal_request_query(user: str | None = None) -> str:
 	return _condition("TukTuk Withdrawal Request", user)
+
+
+def day_off_query(user: str | None = None) -> str:
+	return _condition("TukTuk Day Off", user)
 
 
 def nothing_for_drivers_query(user: str | None = None) -> str:

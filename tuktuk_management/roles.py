@@ -23,3 +23,7 @@ STATEMENT_RECONCILERS = (ACCOUNTANT, MANAGER, SYSTEM_MANAGER)
 HEALTH_READERS = (MANAGER, SYSTEM_MANAGER)
 # Who may ask for a withdrawal of their own payable (api/withdrawals.py; own driver only).
 WITHDRAWAL_REQUESTERS = (DRIVER,)
+# Who may ask for a day off (for themselves only: the driver linked to their user).
+DAY_OFF_REQUESTERS = (DRIVER,)
+# Who may approve or reject days off and read the roster.
+DAY_OFF_APPROVERS = (MANAGER, SYSTEM_MANAGER)

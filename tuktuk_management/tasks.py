@@ -399,7 +399,7 @@ def queue_due_messages() -> dict:
 	summaries = 0
 	business_date = due_business_date(now, settings.daily_close_time)
 	if message_settings.summaries and not drivers_due(frappe.db, business_date, limit=1):
-		closed = frappe.db.count("TukTuk Daily Close", {"business_date": business_date})
+		closed = frappe.db.count("TukTuk Daily Close", {"business_date": business_date, "judged": 1})
 		queued = frappe.db.count(
 			"TukTuk Message",
 			{"kind": messages.MessageKind.SUMMARY, "idempotency_key": ("like", f"summary:%:{business_date}")},

@@ -19,15 +19,30 @@ next day's rollover (next T = base + rollover: the base excludes earlier rollove
 never compounds), ``consecutive_misses += 1``. The day's collections (and any deposit
 deduction) move to revenue in one voucher; a ``TukTuk Daily Close`` row named
 ``<driver>-<YYYY-MM-DD>`` (its primary key makes it unique) is written in the same transaction.
+
+**Who is judged** (DESIGN §8, ``ledger/judged.py``): only a driver who drives on D (assigned to
+an Active vehicle, or substituting), is not on an Approved day off and is not replaced by a
+substitute. Every Active driver is still closed: for one who is not judged the close row has
+``judged`` = 0 and ``not_judged_reason``, the collections still move to revenue, and
+``consecutive_misses`` and ``target_rollover`` stay as they were (the rollover waits for the next
+judged day). A page of due drivers is listed with the reason of each in one query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from tuktuk_management.ledger import accounts, doctypes
+from tuktuk_management.ledger import accounts, doctypes, judged
+from tuktuk_management.ledger.close_rule import (
+	ALREADY_CLOSED,
+	CLOSED,
+	NOT_DUE,
+	CloseDecision,
+	CloseSummary,
+	DayResult,
+	decide_close,
+)
 from tuktuk_management.ledger.database import Database, in_savepoint, run_with_retry
 from tuktuk_management.ledger.drivers import lock_driver_for_close
 from tuktuk_management.ledger.money import to_kes
@@ -42,10 +57,6 @@ CLOSE_PAGE_MAX = 100  # drivers listed per query
 ERRORS_KEPT_MAX = 100
 SAVEPOINT = "tuktuk_close"
 
-CLOSED = "Closed"
-ALREADY_CLOSED = "Already Closed"
-NOT_DUE = "Not Due"
-
 _CLOSE_COLUMNS = (
 	"driver",
 	"business_date",
@@ -58,6 +69,8 @@ _CLOSE_COLUMNS = (
 	"shortfall_kes",
 	"deposit_deducted_kes",
 	"rollover_kes",
+	"judged",
+	"not_judged_reason",
 )
 _INSERT_CLOSE = insert_statement(DAILY_CLOSE_DOCTYPE, _CLOSE_COLUMNS)
 
@@ -76,70 +89,6 @@ def due_business_date(now: datetime, close_time: time) -> date:
 	"""The latest business date whose close is due at ``now``: today once ``close_time`` has
 	passed, else yesterday (a close missed yesterday is caught up)."""
 	return now.date() if now.time() >= close_time else now.date() - timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class DayResult:
-	"""The figures of one driver's close (whole KES); the fields of a TukTuk Daily Close."""
-
-	driver: str
-	business_date: date
-	status: str
-	target_kes: int = 0
-	collected_kes: int = 0
-	shortfall_kes: int = 0
-	target_met: bool = False
-	consecutive_misses: int = 0
-	rollover_kes: int = 0
-	deposit_deducted_kes: int = 0
-	voucher_no: str = ""
-	miss_limit_reached: bool = False
-
-
-@dataclass(frozen=True)
-class CloseDecision:
-	"""What the close rule decides for one driver and day (whole KES): T, the shortfall, whether
-	the target was met, the deposit deduction, tomorrow's rollover and the missed-day count."""
-
-	target_kes: int
-	shortfall_kes: int
-	target_met: bool
-	deposit_deducted_kes: int
-	rollover_kes: int
-	consecutive_misses: int
-
-
-def decide_close(
-	*,
-	base_target_kes: int,
-	rollover_in_kes: int,
-	collected_kes: int,
-	consecutive_misses_in: int,
-	deposit_kes: int,
-	deduct_from_deposit: bool,
-) -> CloseDecision:
-	"""The close rule as a pure function (DESIGN §5); amounts whole KES.
-
-	Returns ``target_kes`` (T = base + rollover in), ``shortfall_kes``, ``target_met``,
-	``deposit_deducted_kes`` (≤ shortfall, ≤ max(0, deposit)), ``rollover_kes`` (shortfall left
-	after the deduction: tomorrow's T = base + it) and ``consecutive_misses``. A day whose
-	shortfall the deposit covers is still a missed day (the driver did not collect it).
-	"""
-	assert base_target_kes >= 0 and rollover_in_kes >= 0 and consecutive_misses_in >= 0
-	target_kes = base_target_kes + rollover_in_kes
-	shortfall_kes = max(0, target_kes - collected_kes)
-	target_met = shortfall_kes == 0
-	deducted_kes = min(shortfall_kes, max(0, deposit_kes)) if deduct_from_deposit else 0
-	rollover_kes = shortfall_kes - deducted_kes
-	assert 0 <= deducted_kes <= shortfall_kes and rollover_kes >= 0
-	return CloseDecision(
-		target_kes=target_kes,
-		shortfall_kes=shortfall_kes,
-		target_met=target_met,
-		deposit_deducted_kes=deducted_kes,
-		rollover_kes=rollover_kes,
-		consecutive_misses=0 if target_met else consecutive_misses_in + 1,
-	)
 
 
 def unclosed_collections_kes(db: Database, driver: str, business_date: date) -> int:
@@ -168,6 +117,7 @@ def close_driver(
 	now: datetime,
 	user: str = "Administrator",
 	on_step: Callable[[str], None] | None = None,
+	not_judged_reason: str | None = None,
 ) -> DayResult:
 	"""Close one driver's business date in the caller's transaction (never commits).
 
@@ -176,13 +126,25 @@ def close_driver(
 	Otherwise inserts the TukTuk Daily Close, posts the close voucher (target → revenue, and
 	deposit → revenue when the settings deduct the shortfall) and sets ``consecutive_misses``,
 	``target_rollover``, ``last_close_date`` and ``left_to_target``. Returns the figures
-	(status ``Closed``). ``on_step`` (test hook) is called with "daily_close_inserted",
-	"ledger_lines_inserted", "caches_updated", "driver_updated". On any error the work of this
-	call is rolled back to its savepoint and the error propagates.
+	(status ``Closed``). ``not_judged_reason``: "" (judged) or a :class:`judged.NotJudged` word as
+	:func:`close_day` read it for the page; None reads it for this driver (``judged.reason_for``).
+	A driver who is not judged keeps misses and rollover (DESIGN §8). ``on_step`` (test hook) is
+	called with "daily_close_inserted", "ledger_lines_inserted", "caches_updated",
+	"driver_updated". On any error the work of this call is rolled back to its savepoint and the
+	error propagates.
 	"""
 	step = on_step or (lambda _name: None)
 	with in_savepoint(db, SAVEPOINT):
-		result = _close_locked(db, driver, business_date, settings=settings, now=now, user=user, step=step)
+		result = _close_locked(
+			db,
+			driver,
+			business_date,
+			settings=settings,
+			now=now,
+			user=user,
+			step=step,
+			reason=not_judged_reason,
+		)
 	return result
 
 
@@ -195,6 +157,7 @@ def _close_locked(
 	now: datetime,
 	user: str,
 	step: Callable[[str], None],
+	reason: str | None,
 ) -> DayResult:
 	locked, misses_in, last_close_date = lock_driver_for_close(db, driver)
 	if driver not in locked:
@@ -205,6 +168,8 @@ def _close_locked(
 		return DayResult(driver, business_date, ALREADY_CLOSED)
 	if row.status != "Active":
 		return DayResult(driver, business_date, NOT_DUE)
+	if reason is None:
+		reason = judged.reason_for(db, driver, business_date)
 
 	base_kes = effective_target_kes(row.daily_target_kes, settings.global_daily_target_kes)
 	collected_kes = unclosed_collections_kes(db, driver, business_date)
@@ -215,10 +180,13 @@ def _close_locked(
 		consecutive_misses_in=max(0, misses_in),
 		deposit_kes=row.current_deposit_balance_kes,
 		deduct_from_deposit=settings.deduct_shortfall_from_deposit,
+		judged=not reason,
 	)
 	lines = _close_lines(driver, collected_kes, decision.deposit_deducted_kes)
 	voucher_no = name if lines else ""
-	_insert_close(db, name, driver, business_date, decision, collected_kes, voucher_no, now=now, user=user)
+	_insert_close(
+		db, name, driver, business_date, decision, collected_kes, voucher_no, reason, now=now, user=user
+	)
 	step("daily_close_inserted")
 	if lines:
 		post_voucher(
@@ -239,6 +207,18 @@ def _close_locked(
 		db, driver, business_date, decision, next_target_kes=base_kes + decision.rollover_kes
 	)
 	step("driver_updated")
+	return _day_result(driver, business_date, decision, collected_kes, voucher_no, reason, settings)
+
+
+def _day_result(
+	driver: str,
+	business_date: date,
+	decision: CloseDecision,
+	collected_kes: int,
+	voucher_no: str,
+	reason: str,
+	settings: LedgerSettings,
+) -> DayResult:
 	return DayResult(
 		driver,
 		business_date,
@@ -251,7 +231,10 @@ def _close_locked(
 		rollover_kes=decision.rollover_kes,
 		deposit_deducted_kes=decision.deposit_deducted_kes,
 		voucher_no=voucher_no,
-		miss_limit_reached=at_miss_limit(decision.consecutive_misses, settings.miss_limit),
+		miss_limit_reached=decision.judged
+		and at_miss_limit(decision.consecutive_misses, settings.miss_limit),
+		judged=decision.judged,
+		not_judged_reason=reason,
 	)
 
 
@@ -285,6 +268,7 @@ def _insert_close(
 	decision: CloseDecision,
 	collected_kes: int,
 	voucher_no: str,
+	reason: str,
 	*,
 	now: datetime,
 	user: str,
@@ -305,6 +289,8 @@ def _insert_close(
 			decision.shortfall_kes,
 			decision.deposit_deducted_kes,
 			decision.rollover_kes,
+			1 if decision.judged else 0,
+			reason or None,
 		),
 	)
 
@@ -343,59 +329,23 @@ def drivers_due(
 ) -> list[str]:
 	"""Names (sorted, > ``after``) of Active drivers created before D+1 00:00 and not yet closed for
 	D; at most ``limit``. Read without locks: :func:`close_driver` re-checks under the lock."""
+	return [name for name, _reason in due_page(db, business_date, after=after, limit=limit)]
+
+
+def due_page(
+	db: Database, business_date: date, *, after: str = "", limit: int = CLOSE_PAGE_MAX
+) -> list[tuple[str, str]]:
+	"""``[(driver, not_judged_reason)]`` for the drivers :func:`drivers_due` lists, in one query
+	(the reason "" = judged; see ``ledger/judged.py``): no query per driver."""
 	assert 1 <= limit <= CLOSE_BATCH_MAX
 	rows = db.sql(
-		"""select name from `tabTukTuk Driver`
-		where status = 'Active' and (last_close_date is null or last_close_date < %s)
-			and creation < %s and name > %s
-		order by name limit %s""",
-		(business_date, day_end(business_date), after, limit),
+		f"""select {judged.judgement_select()}
+		where d.status = 'Active' and (d.last_close_date is null or d.last_close_date < %(business_date)s)
+			and d.creation < %(day_end)s and d.name > %(after)s
+		order by d.name limit %(limit)s""",
+		{"business_date": business_date, "day_end": day_end(business_date), "after": after, "limit": limit},
 	)
-	return [name for (name,) in rows]
-
-
-@dataclass
-class CloseSummary:
-	"""What one :func:`close_day` call did. Amounts are whole KES."""
-
-	business_date: str
-	drivers_closed: int = 0
-	targets_met: int = 0
-	targets_missed: int = 0
-	already_closed: int = 0
-	collected_kes: int = 0
-	shortfall_kes: int = 0
-	deposit_deducted_kes: int = 0
-	rollover_kes: int = 0
-	miss_limit_alerts: list[dict] = field(default_factory=list)
-	errors: list[dict] = field(default_factory=list)
-	last_driver: str = ""
-	done: bool = False
-
-	def add(self, result: DayResult) -> None:
-		if result.status == ALREADY_CLOSED:
-			self.already_closed += 1
-			return
-		if result.status != CLOSED:
-			return
-		self.drivers_closed += 1
-		self.targets_met += result.target_met
-		self.targets_missed += not result.target_met
-		self.collected_kes += result.collected_kes
-		self.shortfall_kes += result.shortfall_kes
-		self.deposit_deducted_kes += result.deposit_deducted_kes
-		self.rollover_kes += result.rollover_kes
-		if result.miss_limit_reached:
-			self.miss_limit_alerts.append(
-				{
-					"driver": result.driver,
-					"consecutive_misses": result.consecutive_misses,
-					"rollover_kes": result.rollover_kes,
-				}
-			)
-
-	def as_dict(self) -> dict:
-		return asdict(self)
+	return [judged.reason_of_row(row) for row in rows]
 
 
 def close_day(
@@ -423,7 +373,7 @@ def close_day(
 	summary = CloseSummary(business_date=business_date.isoformat(), last_driver=after)
 	processed = 0
 	while processed < batch_size_max:
-		page = drivers_due(
+		page = due_page(
 			db,
 			business_date,
 			after=summary.last_driver,
@@ -433,11 +383,18 @@ def close_day(
 		if not page:
 			summary.done = True
 			break
-		for driver in page:
+		for driver, reason in page:
 			try:
 				result = run_with_retry(
-					lambda driver=driver: close_driver(
-						db, driver, business_date, settings=settings, now=clock(), user=user, on_step=on_step
+					lambda driver=driver, reason=reason: close_driver(
+						db,
+						driver,
+						business_date,
+						settings=settings,
+						now=clock(),
+						user=user,
+						on_step=on_step,
+						not_judged_reason=reason,
 					),
 					rollback=rollback,
 				)
@@ -454,13 +411,13 @@ def close_day(
 
 
 def miss_limit_drivers(db: Database, business_date: date, miss_limit: int, limit: int = 1_000) -> list[dict]:
-	"""Drivers whose close for D left them at or over ``miss_limit`` consecutive misses
+	"""Drivers judged on D whose close left them at or over ``miss_limit`` consecutive misses
 	(``[{"driver", "consecutive_misses", "rollover_kes"}]``, most misses first); [] if the limit is 0."""
 	if miss_limit <= 0:
 		return []
 	rows = db.sql(
 		f"""select driver, consecutive_misses, rollover_kes from `tab{DAILY_CLOSE_DOCTYPE}`
-		where business_date = %s and consecutive_misses >= %s
+		where business_date = %s and consecutive_misses >= %s and judged = 1
 		order by consecutive_misses desc, driver limit %s""",
 		(business_date, miss_limit, limit),
 	)

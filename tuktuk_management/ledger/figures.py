@@ -209,7 +209,7 @@ def target_attainment(
 ) -> list[DayAttainment]:
 	"""Target attainment per day from ``from_date`` to ``to_date``.
 
-	A closed day comes from its ``TukTuk Daily Close`` rows (``target_met`` per driver and
+	A closed day comes from its ``TukTuk Daily Close`` rows (``target_met`` per judged driver and
 	``business_date``) when that DocType exists; a past day without close rows counts the
 	drivers who were paid that day and whose target contribution that day reached their base
 	target. Today (if in range) is live: Active drivers whose ``current_balance`` reached the
@@ -226,12 +226,14 @@ def target_attainment(
 		group by day""",
 		(settings.global_daily_target_kes, start, end),
 	)
-	if table_columns(db, "TukTuk Daily Close"):
-		# Closed days replace the derived figure.
+	close_columns = table_columns(db, "TukTuk Daily Close")
+	if close_columns:
+		# Closed days replace the derived figure; only drivers the close judged count (DESIGN §8).
+		judged_only = " and judged = 1" if "judged" in close_columns else ""
 		rows = list(rows) + list(
 			db.sql(
-				"""select business_date, coalesce(sum(target_met), 0), count(*) from `tabTukTuk Daily Close`
-				where business_date >= %s and business_date <= %s group by business_date""",
+				f"""select business_date, coalesce(sum(target_met), 0), count(*) from `tabTukTuk Daily Close`
+				where business_date >= %s and business_date <= %s{judged_only} group by business_date""",
 				(from_date, to_date),
 			)
 		)

@@ -327,15 +327,16 @@ def queue_day_summaries(
 	now: datetime,
 	user: str,
 ) -> int:
-	"""Queue the day-end summary of every driver closed for ``business_date`` (key
-	``summary:<driver>:<date>``), from the TukTuk Daily Close rows. Idempotent."""
+	"""Queue the day-end summary of every driver judged by the close of ``business_date`` (key
+	``summary:<driver>:<date>``), from the TukTuk Daily Close rows (no "target missed" text on a
+	day off or a day a substitute drove). Idempotent."""
 	if not messages.summaries:
 		return 0
 	rows = db.sql(
 		"""select c.driver, c.target_met, c.consecutive_misses, c.target_kes, c.collected_kes,
 			c.shortfall_kes, c.rollover_kes, d.daily_target
 		from `tabTukTuk Daily Close` c join `tabTukTuk Driver` d on d.name = c.driver
-		where c.business_date = %s and d.status = 'Active' order by c.driver""",
+		where c.business_date = %s and d.status = 'Active' and c.judged = 1 order by c.driver""",
 		(business_date,),
 	)
 	wanted = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from tuktuk_management.ledger import accounts
+from tuktuk_management.ledger.days_off import DAY_OFF_DOCTYPE
+from tuktuk_management.ledger.days_off import fixture_values as day_off_values
 from tuktuk_management.ledger.drivers import normalize_account, normalize_sunny_id, refresh_left_to_target
 from tuktuk_management.ledger.money import to_kes
 from tuktuk_management.ledger.opening import post_opening_balances
@@ -21,6 +23,7 @@ from tuktuk_management.standalone.schema import NO_COLUMN_TYPES, load_doctypes, 
 
 LOADABLE = (SETTINGS_DOCTYPE, "TukTuk Vehicle", "TukTuk Driver")
 LOADABLE += ("TukTuk Substitution",)  # after the vehicles and drivers they name
+LOADABLE += (DAY_OFF_DOCTYPE,)  # after the drivers they belong to
 FIXTURE_DOCS_MAX = 100_000
 STANDARD_KEYS = frozenset(
 	{"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
@@ -41,9 +44,11 @@ def _fields(doctypes: dict[str, dict], doctype: str) -> dict[str, dict]:
 
 
 def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]:
-	"""Insert TukTuk Settings, Vehicle, Driver and Substitution documents; return counts per DocType.
+	"""Insert TukTuk Settings, Vehicle, Driver, Substitution and Day Off documents; return counts per
+	DocType.
 
-	Settings come first, then vehicles, then drivers, then substitutions, whatever the file order.
+	Settings come first, then vehicles, then drivers, then substitutions, then days off, whatever the
+	file order. A day off's status defaults to Approved (``ledger.days_off.fixture_values``).
 	A driver assigned to a vehicle gets an open TukTuk Vehicle Assignment from ``now``; a
 	substitution must meet the rules of the desk
 	(:func:`~tuktuk_management.ledger.substitutions.check_substitution`). A driver's
@@ -82,6 +87,9 @@ def load_fixtures(db, documents: list[dict], *, now: datetime) -> dict[str, int]
 			elif doctype == "TukTuk Substitution":
 				name = doc.get("name") or new_name()
 				_check_substitution(db, name, values, today=now.date())
+			elif doctype == DAY_OFF_DOCTYPE:
+				values = day_off_values(values)
+				name = doc.get("name") or f"{values['driver']}-{values['day_off_date'].isoformat()}"
 			else:
 				values["sunny_id"] = normalize_sunny_id(values.get("sunny_id"))
 				name = doc.get("name") or values["sunny_id"]
