@@ -154,3 +154,30 @@ def test_errors_exit_2_with_a_clear_message(cli_url, tmp_path):
 	unknown_field = tmp_path / "unknown.json"
 	unknown_field.write_text(json.dumps([{"doctype": "TukTuk Vehicle", "name": "T", "colour": "red"}]))
 	assert "colour" in run(cli_url, "load", str(unknown_field)).stderr
+
+
+def test_tuktuk_now_fixes_the_runner_clock_for_a_replay_of_another_day(cli_url, tmp_path):
+	assert run(cli_url, "init").returncode == 0
+	assert run(cli_url, "load", str(SAMPLES / "fleet.json")).returncode == 0
+	first = (SAMPLES / "callbacks.jsonl").read_text().splitlines()[0]
+	body = tmp_path / "one.jsonl"
+	body.write_text(first + "\n")
+	import os
+
+	env = {**os.environ, "TUKTUK_DB_URL": cli_url, "TUKTUK_NOW": "2026-12-01T09:30:00"}
+	replayed = subprocess.run(
+		[sys.executable, "-m", "tuktuk_management.cli", "replay", str(body)],
+		cwd=ROOT,
+		capture_output=True,
+		text=True,
+		timeout=300,
+		env=env,
+	)
+	assert replayed.returncode == 0, replayed.stderr
+	assert json.loads(replayed.stdout)["applied"] == 1
+	with MariaDB(DatabaseURL.parse(cli_url)) as db:
+		posted = db.sql(
+			"select distinct posting_datetime from `tabTukTuk Ledger Entry` where voucher_no = %s",
+			(json.loads(first)["TransID"],),
+		)
+	assert [str(row[0]) for row in posted] == ["2026-12-01 09:30:00"]

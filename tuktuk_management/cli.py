@@ -64,7 +64,15 @@ SUMMARY_KEYS = ("received", "applied", "duplicates", "conflicts", "unallocated",
 
 
 def site_now(timezone: str) -> datetime:
-	"""The clock: now in the site time zone, naive (as Frappe's ``now_datetime``)."""
+	"""The clock: now in the site time zone, naive (as Frappe's ``now_datetime``).
+
+	``TUKTUK_NOW`` (ISO date-time, site time zone, e.g. ``2026-12-01T09:30:00``) fixes the clock
+	for one invocation, so a replay of several business days can run in minutes: every posting,
+	payout and close of that invocation is stamped with that moment.
+	"""
+	fixed = os.environ.get("TUKTUK_NOW")
+	if fixed:
+		return datetime.fromisoformat(fixed).replace(tzinfo=None)
 	return datetime.now(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
