@@ -11,6 +11,10 @@ row names, TransIDs and amounts) that the request itself did not carry. Prints o
 route (verdict, HTTP status, route, parameters), writes ``--out`` (JSON) and exits 1 if any
 answer leaked.
 
+Filter oracles: the same request twice, filtering B's row on B's real figure and on that figure
+plus one (``{"name": B, "current_balance": <B's balance>}``); an answer that differs between the
+two (status, error type or body) tells A whether the filter matched, i.e. B's figure, and leaks.
+
 The control: the same page and the statement method as driver B must show B's markers (the
 search can find them), and driver A's plain page must show A's own Sunny ID.
 
@@ -205,6 +209,92 @@ def calls(setup: dict) -> list[tuple[str, str, dict]]:
 	return result
 
 
+def oracle_pairs(setup: dict) -> list[tuple[str, str, str, str, str]]:
+	"""(label, HTTP method, path, parameters as JSON with ``@V@`` for the figure, the true figure):
+	requests that filter B's rows on one of B's figures."""
+	p = setup["portal"]
+	b, balance = p["driver_b"], str(p["b_figures_by_name"]["collected_kes"])
+	amount = p["b_payment_amount"]
+	driver_filter = json.dumps({"name": b, "current_balance": "@V@"})
+	driver_list_filter = json.dumps(
+		[["TukTuk Driver", "name", "=", b], ["TukTuk Driver", "current_balance", "=", "@V@"]]
+	)
+	payment_filter = json.dumps({"driver": b, "amount": "@V@"})
+	pairs = [
+		(
+			"client.get",
+			"GET",
+			"/api/method/frappe.client.get",
+			{"doctype": DRIVER_DT, "filters": driver_filter},
+			balance,
+		),
+		(
+			"client.get_value",
+			"GET",
+			"/api/method/frappe.client.get_value",
+			{"doctype": DRIVER_DT, "filters": driver_filter, "fieldname": "name"},
+			balance,
+		),
+		(
+			"client.get_list",
+			"GET",
+			"/api/method/frappe.client.get_list",
+			{"doctype": DRIVER_DT, "filters": driver_filter},
+			balance,
+		),
+		(
+			"client.get_count",
+			"GET",
+			"/api/method/frappe.client.get_count",
+			{"doctype": DRIVER_DT, "filters": driver_filter},
+			balance,
+		),
+		(
+			"reportview.get",
+			"POST",
+			"/api/method/frappe.desk.reportview.get",
+			{"doctype": DRIVER_DT, "fields": '["name"]', "filters": driver_list_filter},
+			balance,
+		),
+		(
+			"reportview.get_count",
+			"POST",
+			"/api/method/frappe.desk.reportview.get_count",
+			{"doctype": DRIVER_DT, "filters": driver_list_filter},
+			balance,
+		),
+		("resource list", "GET", f"/api/resource/{DRIVER_DT}", {"filters": driver_filter}, balance),
+		(
+			"resource list (payments)",
+			"GET",
+			"/api/resource/TukTuk Transaction",
+			{"filters": payment_filter},
+			amount,
+		),
+		(
+			"client.get (payments)",
+			"GET",
+			"/api/method/frappe.client.get",
+			{"doctype": "TukTuk Transaction", "filters": payment_filter},
+			amount,
+		),
+	]
+	return [(label, verb, path, json.dumps(params), value) for label, verb, path, params, value in pairs]
+
+
+def answer_key(status: int, body: str, values: tuple[str, str]) -> tuple:
+	"""What an answer says, with the figure the request carried taken out: status and error type
+	for an error, the body for an answer."""
+	if status >= 400:
+		try:
+			return status, json.loads(body).get("exc_type", "")
+		except (ValueError, AttributeError):
+			return status, ""
+	for value in values:
+		body = body.replace(value, "@V@")
+	return status, body
+
+
 class Client:
 	def __init__(self, base: str, host: str, user: str):
 		self.base, self.session = base.rstrip("/"), requests.Session()
@@ -280,6 +370,24 @@ def main() -> int:
 			}
 		)
 
+	oracles = []
+	for label, verb, path, params, value in oracle_pairs(setup):
+		wrong = str(int(value) + 1)
+		answers = []
+		for figure in (value, wrong):
+			status, body = a.call(verb, path, json.loads(params.replace("@V@", figure)))
+			answers.append((status, answer_key(status, body, (value, wrong))))
+		leaks = answers[0][1] != answers[1][1]
+		oracles.append(
+			{
+				"verdict": "LEAK (answer depends on B's figure)" if leaks else "same answer",
+				"route": label,
+				"path": path,
+				"statuses": [answers[0][0], answers[1][0]],
+				"answer": str(answers[0][1])[:200],
+			}
+		)
+
 	# Controls: the search finds B's markers in B's own answers; A's page shows A.
 	b = Client(args.base, args.host, DRIVER_B)
 	controls = []
@@ -298,11 +406,19 @@ def main() -> int:
 	)
 
 	json.dump(
-		{"calls": rows, "controls": controls, "markers": sorted(markers)}, open(args.out, "w"), indent=1
+		{"calls": rows, "oracles": oracles, "controls": controls, "markers": sorted(markers)},
+		open(args.out, "w"),
+		indent=1,
 	)
 	for row in rows:
 		print(
 			f"{row['verdict'][:24]:24} {row['status']:>3} {row['http']:4} {row['path']} {json.dumps(row['params'])[:140]}"
+		)
+	print()
+	for oracle in oracles:
+		print(
+			f"{oracle['verdict'][:36]:36} {oracle['statuses'][0]:>3}/{oracle['statuses'][1]:<3} "
+			f"filter on B's figure, true/wrong: {oracle['route']} {oracle['path']}"
 		)
 	print()
 	for control in controls:
@@ -310,13 +426,16 @@ def main() -> int:
 	print(
 		f"B's markers searched: {len(markers)} (Sunny ID, name, figures {portal['b_figures']}, rows, amounts)"
 	)
-	leaks = [row for row in rows if row["verdict"] == "LEAK"]
+	leaks = [row for row in rows if row["verdict"] == "LEAK"] + [
+		o for o in oracles if o["verdict"].startswith("LEAK")
+	]
 	controls_ok = (
 		all(c.get("b_markers_seen", 1) > 0 and c["status"] == 200 for c in controls[:2])
 		and controls[2]["own_sunny_id_seen"]
 	)
 	print(
-		f"{len(rows)} requests as driver A: leaks {len(leaks)}; controls {'passed' if controls_ok else 'FAILED'}"
+		f"{len(rows)} requests and {len(oracles)} filter pairs as driver A: leaks {len(leaks)}; "
+		f"controls {'passed' if controls_ok else 'FAILED'}"
 	)
 	return 0 if not leaks and controls_ok else 1
 

@@ -13,7 +13,7 @@ OUT=${TTK_PROBE_OUT:-/tmp/ttk_portal_probe}
 mkdir -p "$OUT"
 bench --site "$SITE" execute tuktuk_management.tests.portal_probe.setup > "$OUT/setup.out" 2> "$OUT/setup.err" || { cat "$OUT/setup.err"; exit 2; }
 tail -1 "$OUT/setup.out" > "$OUT/setup.json"
-(cd sites && exec ../env/bin/gunicorn -b 127.0.0.1:"$PORT" -w 2 -t 120 frappe.app:application > "$OUT/gunicorn.log" 2>&1) &
+(cd sites && exec ../env/bin/python -m gunicorn -b 127.0.0.1:"$PORT" -w 2 -t 120 frappe.app:application > "$OUT/gunicorn.log" 2>&1) &
 G=$!
 for _ in $(seq 90); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/method/ping" -H "Host: $SITE" && break; sleep 1; done
 ./env/bin/python apps/tuktuk_management/scripts/http_portal_probe.py --base "http://127.0.0.1:$PORT" --host "$SITE" \

@@ -50,6 +50,7 @@ def setup() -> dict:
 		"b_driver_name": http_probe.B_DRIVER_NAME,
 		"b_figures": b_figures,
 		"b_figures_by_name": figures_b,
+		"b_payment_amount": http_probe.B_AMOUNTS[0],
 		"own_sunny_id": frappe.db.get_value("TukTuk Driver", driver_a, "sunny_id"),
 		"own_figures": figures_a,
 	}
