@@ -50,7 +50,12 @@ const status = await desk.evaluate(
 if (status !== 200) throw new Error(`login of ${fixtures.manager_user} failed: HTTP ${status}`);
 
 await desk.goto(`${base}/app/tuktuk-message`);
-await desk.getByRole("button", { name: "Broadcast" }).click({ timeout: 60000 });
+try {
+	await desk.getByRole("button", { name: "Broadcast" }).click({ timeout: 90000 });
+} catch (error) {
+	await desk.screenshot({ path: option("failure", "/tmp/broadcast_check_failure.png") });
+	throw error;
+}
 const modal = desk.locator(".modal.show");
 await modal.locator("textarea[data-fieldname='text']").fill(text);
 await modal.locator("textarea[data-fieldname='drivers']").fill(fixtures.drivers.join("\n"));
