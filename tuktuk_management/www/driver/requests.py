@@ -86,6 +86,16 @@ def own_rows(kind: RequestKind, driver: str) -> list[dict]:
 	return rows
 
 
+def _csrf_token() -> str:
+	"""The session's CSRF token for the forms' ``fetch`` (made if the session has none yet; outside a
+	web request there is no session to make it in: empty, and the page's script falls back to the
+	``frappe.csrf_token`` Frappe writes into every page)."""
+	token = (frappe.session.data or {}).get("csrf_token")
+	if not token and getattr(frappe.local, "session_obj", None):
+		token = frappe.sessions.get_csrf_token()
+	return token or ""
+
+
 def get_context(context):
 	if frappe.session.user == "Guest":
 		frappe.local.flags.redirect_location = "/login?redirect-to=/driver/requests"
@@ -99,7 +109,7 @@ def get_context(context):
 	context.no_cache = 1
 	context.show_sidebar = False
 	context.title = _("My requests")
-	context.csrf_token = frappe.sessions.get_csrf_token()
+	context.csrf_token = _csrf_token()
 	context.sections = {
 		key: {"method": kind.method, "rows": own_rows(kind, driver)} for key, kind in kinds.items()
 	}
