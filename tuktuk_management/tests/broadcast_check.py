@@ -13,7 +13,8 @@ and no daily cap, and creates a manager and seven drivers, each with its own pho
 Active (two with a vehicle, one without, one with a vehicle but opted out of SMS) and one each
 Inactive, Suspended and Terminated. It prints one JSON line: the manager's login, the driver IDs
 the dialog lists (all seven), the ones the broadcast must reach (Active, not opted out: three) and
-each driver's phone as the gateway receives it. ``verify`` prints the fixture drivers' broadcast
+each driver's phone as the gateway receives it. ``teardown`` removes the rows and puts back the
+settings setup changed (kept in the site's global defaults meanwhile). ``verify`` prints the fixture drivers' broadcast
 messages (driver, status, phone) as JSON.
 """
 
@@ -32,6 +33,15 @@ MARK = "BROADCAST-CHECK"
 MANAGER = "broadcast-manager@example.com"
 API_KEY = "standin-api-key"
 # (key, status, with a vehicle, opted out)
+SETTINGS_CHANGED = (
+	"sms_enabled",
+	"sms_quiet_hours_start",
+	"sms_quiet_hours_end",
+	"sms_daily_cap",
+	"sms_phone_plus",
+)
+SMS_FIELDS = ("sms_gateway_url", "message_parameter", "receiver_parameter", "use_post")
+SAVED_KEY = "tuktuk_broadcast_check_saved_settings"
 DRIVERS = (
 	("a", "Active", True, False),
 	("b", "Active", True, False),
@@ -41,6 +51,48 @@ DRIVERS = (
 	("suspended", "Suspended", True, False),
 	("terminated", "Terminated", True, False),
 )
+
+
+def keep_until_teardown(key: str, value: dict) -> None:
+	"""Keep ``value`` until teardown, in the database (global defaults): setup's own steps clear
+	Frappe's cache."""
+	frappe.defaults.set_global_default(key, json.dumps(value, default=str))  # times: "22:30:00"
+
+
+def kept_for_teardown(key: str) -> dict | None:
+	value = frappe.db.get_value("DefaultValue", {"parent": "__default", "defkey": key}, "defvalue")
+	return json.loads(value) if value else None
+
+
+def _save_settings() -> None:
+	"""What setup changes, kept until teardown puts it back."""
+	sms = frappe.get_doc("SMS Settings")
+	keep_until_teardown(
+		SAVED_KEY,
+		{
+			"tuktuk": {
+				field: frappe.db.get_single_value("TukTuk Settings", field) for field in SETTINGS_CHANGED
+			},
+			"sms": {field: sms.get(field) for field in SMS_FIELDS},
+			"parameters": [
+				{"parameter": row.parameter, "value": row.value, "header": row.header}
+				for row in sms.get("parameters")
+			],
+		},
+	)
+
+
+def _restore_settings() -> None:
+	saved = kept_for_teardown(SAVED_KEY)
+	if not saved:
+		return
+	frappe.db.set_single_value("TukTuk Settings", saved["tuktuk"])
+	sms = frappe.get_doc("SMS Settings")
+	sms.update(saved["sms"])
+	sms.set("parameters", saved["parameters"])
+	sms.flags.ignore_mandatory = True  # a site that had no gateway URL gets none back
+	sms.save(ignore_permissions=True)
+	frappe.defaults.clear_default(SAVED_KEY)
 
 
 def _sms_settings(gateway_url: str) -> None:
@@ -74,6 +126,7 @@ def setup(gateway_url: str) -> None:
 	)
 	user.flags.ignore_password_policy = True
 	user.insert(ignore_permissions=True)
+	_save_settings()
 	if not frappe.db.get_single_value("System Settings", "setup_complete"):
 		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 	_sms_settings(gateway_url)
@@ -137,4 +190,5 @@ def teardown() -> None:
 	frappe.db.sql("delete from `tabTukTuk Vehicle` where name like %s", (f"{MARK}%",))
 	if frappe.db.exists("User", MANAGER):
 		frappe.delete_doc("User", MANAGER, ignore_permissions=True, force=True)
+	_restore_settings()
 	frappe.db.commit()

@@ -21,6 +21,7 @@ import frappe
 from frappe.utils.password import get_decrypted_password
 
 from tuktuk_management.tests import broadcast_check
+from tuktuk_management.tests.broadcast_check import keep_until_teardown, kept_for_teardown
 
 SWITCHES = ("sms_receipts_enabled", "instant_payouts_enabled")
 SAVED_KEY = "tuktuk_receipts_check_saved_switches"
@@ -28,7 +29,7 @@ SAVED_KEY = "tuktuk_receipts_check_saved_switches"
 
 def setup(gateway_url: str) -> None:
 	teardown()
-	frappe.cache.set_value(
+	keep_until_teardown(
 		SAVED_KEY, {field: frappe.db.get_single_value("TukTuk Settings", field) for field in SWITCHES}
 	)
 	broadcast_check.setup(gateway_url)  # prints its own JSON line first
@@ -82,10 +83,10 @@ def verify() -> None:
 
 
 def teardown() -> None:
-	saved = frappe.cache.get_value(SAVED_KEY)
+	saved = kept_for_teardown(SAVED_KEY)
 	if saved:
 		frappe.db.set_single_value("TukTuk Settings", saved)
-		frappe.cache.delete_value(SAVED_KEY)
+		frappe.defaults.clear_default(SAVED_KEY)
 	drivers = _drivers()
 	if drivers:
 		transactions = frappe.get_all("TukTuk Transaction", {"driver": ("in", drivers)}, pluck="name")
