@@ -43,6 +43,18 @@ def found(marker: str, text: str) -> bool:
 	return re.search(rf"(?<![0-9A-Za-z]){re.escape(marker)}(\.0+)?(?![0-9A-Za-z])", text) is not None
 
 
+# Frappe renders its "Not Found" page once and serves the stored copy for later missing pages,
+# with the path of the request that rendered it: `<div id="page-404" data-path="driver/<B>">` after
+# A asked for /driver/<B>. That echoes a path someone asked for, nothing of B's rows: scrubbed.
+PAGE_404_PATH = re.compile(r'(<div id="page-404" data-path=")[^"]*(")')
+
+
+def context(marker: str, text: str) -> str:
+	"""The text around the first whole-token ``marker`` (what a leak looks like)."""
+	match = re.search(rf"(?<![0-9A-Za-z]){re.escape(marker)}", text)
+	return text[max(0, match.start() - 160) : match.end() + 60] if match else ""
+
+
 def calls(setup: dict) -> list[tuple[str, str, dict]]:
 	"""(HTTP method, path, parameters): every way of naming B the portal and its data calls allow."""
 	p = setup["portal"]
@@ -52,8 +64,15 @@ def calls(setup: dict) -> list[tuple[str, str, dict]]:
 	period = {"from_date": "2026-01-01", "to_date": "2026-03-31"}
 	result: list[tuple[str, str, dict]] = []
 	# The portal page: every parameter a page could read to choose a driver, GET and POST.
-	for path in ("/driver", "/driver/", "/driver/index", f"/driver/{b}"):
+	for path in ("/driver", "/driver/", "/driver/index", f"/driver/{b}", "/driver/requests"):
 		result.append(("GET", path, {}))
+	for params in (
+		{"driver": b},
+		{"name": b},
+		{"user": b_user},
+	):  # the requests page (404 until it has a kind)
+		result.append(("GET", "/driver/requests", params))
+		result.append(("POST", "/driver/requests", params))
 	for params in (
 		{"driver": b},
 		{"name": b},
@@ -324,7 +343,7 @@ def verdict(status: int, body: str, hits: list[str], own: bool) -> str:
 		return "LEAK"
 	if status in (401, 403) or '"exc_type": "PermissionError"' in body or "PermissionError" in body[:2000]:
 		return "refused"
-	if status == 404:
+	if status == 404 or 'id="page-404"' in body:
 		return "not found"
 	if status >= 400:
 		return f"error {status}"
@@ -349,6 +368,7 @@ def main() -> int:
 	rows = []
 	for verb, path, params in calls(setup):
 		status, body = a.call(verb, path, params)
+		body = PAGE_404_PATH.sub(r"\1\2", body)
 		request_text = path + json.dumps(params)
 		# A marker the request itself carries (B's name in the URL) may be echoed by an error page.
 		hits = sorted(m for m in markers if m not in request_text and found(m, body))
@@ -367,6 +387,7 @@ def main() -> int:
 				"params": params,
 				"markers": hits,
 				"answer": body[:300],
+				"where": [context(marker.split(" ")[0], body) for marker in hits][:3],
 			}
 		)
 
