@@ -5,15 +5,25 @@ on (each payment also writes its TukTuk Message row). Each round sends the same 
 payments through ``cli.handle_confirmation`` to both, back to back, hot (one driver) and spread
 (1,000 drivers), with the same worker count; the figure is the median over rounds of
 receipts-on / receipts-off payments per second, so a machine whose load drifts between rounds
-still compares like with like. Alone: ``python -m benchmarks.bench_receipts [--quick]``.
+still compares like with like.
+
+``interleaved``: one process with one connection to each database sends payment after payment,
+alternating off / on, timing each one and counting its statements (all, and while the driver
+row is locked). Alternating per payment cancels the drift of a loaded machine that makes rounds
+of whole seconds differ by more than 5 %; the medians of thousands of single payments are what
+the cost per payment is. Alone: ``python -m benchmarks.bench_receipts [--quick]
+[--interleaved-only]``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 
 from benchmarks import common
 from benchmarks.payments import make_core_handler
+from benchmarks.round_trips import CountingMariaDB
+from tuktuk_management.cli import handle_confirmation
 from tuktuk_management.ledger.settings import SETTINGS_DOCTYPE
 from tuktuk_management.standalone.db import MariaDB
 from tuktuk_management.standalone.schema import set_single_value
@@ -70,6 +80,93 @@ def _compare(
 	}
 
 
+def interleaved(db_url: str | None, *, drivers: int, payments: int, label: str) -> dict:
+	"""Per payment, off and on alternating in one process: medians of the wall time, statements."""
+	rng = random.Random(13)
+	seconds: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+	with (
+		common.throwaway_database(db_url, f"{label}_off") as off_url,
+		common.throwaway_database(db_url, f"{label}_on") as on_url,
+	):
+		urls = {"off": off_url, "on": on_url}
+		with MariaDB(on_url) as db:
+			set_single_value(db, SETTINGS_DOCTYPE, "sms_enabled", 1)
+			set_single_value(db, SETTINGS_DOCTYPE, "sms_receipts_enabled", 1)
+			db.commit()
+		accounts = {variant: common.make_fleet(url, drivers) for variant, url in urls.items()}
+		connections = {variant: CountingMariaDB(url) for variant, url in urls.items()}
+		try:
+			for index in range(-50, payments):  # the first 50 of each warm up, not counted
+				account_number = rng.randrange(drivers)
+				order = VARIANTS if index % 2 else tuple(reversed(VARIANTS))
+				for variant in order:
+					db = connections[variant]
+					if index == 0:
+						db.statements = db.under_lock = 0
+					body = common.confirmation_body(
+						f"I{variant[1].upper()}{index + 50:08d}", accounts[variant][account_number]
+					)
+					started = time.perf_counter()
+					status = handle_confirmation(db, body, source_ip="bench")
+					elapsed = time.perf_counter() - started
+					assert status == "Processed", status
+					if index >= 0:
+						seconds[variant].append(elapsed)
+			statements = {variant: db.statements / payments for variant, db in connections.items()}
+			under_lock = {variant: db.under_lock / payments for variant, db in connections.items()}
+			messages = connections["on"].sql("select count(*) from `tabTukTuk Message`")[0][0]
+			transactions = connections["on"].sql("select count(*) from `tabTukTuk Transaction`")[0][0]
+		finally:
+			for db in connections.values():
+				db.close()
+	assert messages == transactions, (messages, transactions)
+	median_ms = {variant: common.median(values) * 1000 for variant, values in seconds.items()}
+	return {
+		"off_ms": round(median_ms["off"], 3),
+		"on_ms": round(median_ms["on"], 3),
+		"ratio_on_to_off": round(median_ms["off"] / median_ms["on"], 3),  # as throughput: off time / on time
+		"statements_off": statements["off"],
+		"statements_on": statements["on"],
+		"under_lock_off": under_lock["off"],
+		"under_lock_on": under_lock["on"],
+		"payments": payments,
+		"drivers": drivers,
+	}
+
+
+def run_interleaved(db_url: str | None, quick: bool) -> dict:
+	payments = 500 if quick else 3000
+	result = {
+		"interleaved hot": interleaved(db_url, drivers=1, payments=payments, label="rcpt_il_hot"),
+		"interleaved spread": interleaved(db_url, drivers=1000, payments=payments, label="rcpt_il_spread"),
+	}
+	common.print_table(
+		"Single payments with SMS receipts off and on, alternating in one process (medians)",
+		[
+			"case",
+			"payments each",
+			"off ms",
+			"on ms",
+			"throughput on / off",
+			"statements off / on",
+			"under lock off / on",
+		],
+		[
+			[
+				case,
+				r["payments"],
+				r["off_ms"],
+				r["on_ms"],
+				r["ratio_on_to_off"],
+				f"{r['statements_off']:.2f} / {r['statements_on']:.2f}",
+				f"{r['under_lock_off']:.2f} / {r['under_lock_on']:.2f}",
+			]
+			for case, r in result.items()
+		],
+	)
+	return result
+
+
 def run(db_url: str | None, quick: bool) -> dict:
 	payments, rounds = (300, 3) if quick else (1000, 5)
 	result = {
@@ -104,5 +201,8 @@ if __name__ == "__main__":
 	parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 	parser.add_argument("--quick", action="store_true")
 	parser.add_argument("--db-url", default=common.DEFAULT_SERVER_URL)
+	parser.add_argument("--interleaved-only", action="store_true")
 	arguments = parser.parse_args()
-	run(arguments.db_url, arguments.quick)
+	run_interleaved(arguments.db_url, arguments.quick)
+	if not arguments.interleaved_only:
+		run(arguments.db_url, arguments.quick)

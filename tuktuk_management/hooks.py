@@ -114,6 +114,7 @@ override_whitelisted_methods = {
 	"frappe.desk.form.linked_with.get_submitted_linked_docs": (
 		"tuktuk_management.api.frappe_reads.get_submitted_linked_docs"
 	),
+	"frappe.client.get": "tuktuk_management.api.frappe_reads.get",
 }
 
 # Document Events

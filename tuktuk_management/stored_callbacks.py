@@ -139,8 +139,9 @@ def _confirmation_applied(log: str, outcome: c2b.C2BOutcome) -> None:
 		# while the driver's row lock is held, never for a payment that rolled back.
 		enqueue_payout_job(outcome.payout)
 	if outcome.message:
-		# The receipt queued with the payment: sent by the message job after this commits.
-		enqueue_message_job()
+		# The receipt queued with the payment: sent by the message job after this commits (at most
+		# one enqueue a second per process; the job lingers to pick up the rest).
+		enqueue_message_job(throttle=True)
 	if outcome.status == LogStatus.CONFLICT:
 		_log_error(
 			log, C2B_CONFLICT_TITLE, f"TransID {outcome.trans_id} (callback log {log}): {outcome.reason}"

@@ -36,6 +36,13 @@ the desk keeps working):
   with ``frappe.get_all``: another driver's submitted credit notes came back. For a driver-only
   user the document must be theirs and only documents they may read are listed.
 
+- ``frappe.client.get`` with ``filters`` (no name): Frappe finds the row without the row rules and
+  then refuses it ("no permission", 403), while filters that match nothing answer "not found"
+  (404): a driver could ask yes-or-no questions about another driver's row (``{"name": B,
+  "current_balance": [">", 5000]}``) and narrow B's balances down. For a driver-only user the
+  row is looked up through ``frappe.get_list`` (row rules applied), so another driver's row
+  answers like a missing one, whatever the filters.
+
 Staff users get Frappe's own methods unchanged except ``get_count``, whose permission check is
 a fix for everyone.
 """
@@ -46,6 +53,7 @@ import inspect
 
 import frappe
 from frappe import _
+from frappe.client import get as frappe_client_get
 from frappe.client import validate_link as frappe_validate_link
 from frappe.desk import search as frappe_search
 from frappe.desk.doctype.dashboard_chart import dashboard_chart as frappe_dashboard_chart
@@ -103,6 +111,30 @@ def get_count(
 		order_by=None,
 	)
 	return int(rows[0][0]) if rows else 0
+
+
+@frappe.whitelist()
+def get(
+	doctype: str, name: str | None = None, filters: str | dict | None = None, parent: str | None = None
+) -> dict:
+	"""``frappe.client.get``; for a driver-only user a row looked up by ``filters`` is found through
+	the row rules, so a filter on a row they may not read answers "not found" (DoesNotExistError),
+	as one that matches nothing does. Returns the document as a dict."""
+	if (
+		not name
+		and filters
+		and isinstance(doctype, str)
+		and is_driver_only()
+		and has_row_rules(doctype)
+		and not frappe.get_meta(doctype).issingle
+	):
+		names = frappe.get_list(
+			doctype, filters=frappe.parse_json(filters), pluck="name", limit_page_length=1, order_by=None
+		)
+		if not names:
+			raise frappe.DoesNotExistError(_("{0} not found").format(_(doctype)))
+		name, filters = names[0], None
+	return frappe_client_get(doctype, name=name, filters=filters, parent=parent)
 
 
 @frappe.whitelist()

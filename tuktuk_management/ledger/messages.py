@@ -32,6 +32,10 @@ MESSAGE_DOCTYPE = "TukTuk Message"
 TEXT_CHARS_MAX = 459  # three concatenated GSM-7 SMS parts (153 characters each)
 INSERT_ROWS_MAX = 500  # rows per multi-row INSERT of reminders, summaries and broadcasts
 REMINDER_GRACE = timedelta(hours=2)  # a slot missed by a stopped scheduler is sent this late at most
+# Only Active drivers are messaged: nothing is queued for an Inactive, Suspended or Terminated
+# driver (receipts: a payment to a driver who is not Active goes to suspense, which gets none), and
+# a message queued before the driver left Active is Skipped by the sender.
+MESSAGED_DRIVER_STATUS = "Active"
 
 
 class MessageStatus:
@@ -390,13 +394,18 @@ def queue_payout_outcome(
 	db: Database, payout: str, *, messages: MessageSettings, now: datetime, user: str
 ) -> bool:
 	"""After a B2C result was applied (same transaction): "payout sent" if the payout is now Paid,
-	"payout failed" if Failed, nothing otherwise. True if a message was offered."""
+	"payout failed" if Failed, nothing otherwise, and nothing to a driver who is not Active (a
+	Terminated driver's last payout sends no text). True if a message was offered."""
 	if not messages.payout_messages:
 		return False
-	rows = db.sql("select driver, amount, status, receipt from `tabTukTuk Payout` where name = %s", (payout,))
-	if not rows or rows[0][2] not in ("Paid", "Failed"):
+	rows = db.sql(
+		"""select p.driver, p.amount, p.status, p.receipt, d.status from `tabTukTuk Payout` p
+		left join `tabTukTuk Driver` d on d.name = p.driver where p.name = %s""",
+		(payout,),
+	)
+	if not rows or rows[0][2] not in ("Paid", "Failed") or rows[0][4] != MESSAGED_DRIVER_STATUS:
 		return False
-	driver, amount, status, receipt = rows[0]
+	driver, amount, status, receipt, _driver_status = rows[0]
 	return queue_payout_message(
 		db,
 		payout=payout,

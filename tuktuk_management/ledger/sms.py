@@ -22,6 +22,7 @@ are recorded without the URL or the body of a request).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,6 +172,40 @@ def send_queued(
 		_record(db, message, reply, settings, now, summary)
 	commit()
 	return summary
+
+
+def send_until_idle(
+	db: Database,
+	gateway: Gateway,
+	*,
+	commit: Callable[[], None],
+	settings: MessageSettings,
+	clock: Callable[[], datetime],
+	batches_max: int,
+	linger_s: float,
+	poll_s: float,
+	sleep: Callable[[float], None] = time.sleep,
+) -> SendSummary:
+	"""Batches of :func:`send_queued` until quiet hours, ``batches_max`` batches that did something,
+	or ``linger_s`` seconds with nothing due since the start or the last message (looking again
+	every ``poll_s``): a message committed just after a batch found nothing is still sent by this
+	run. ``sleep``: how to wait (``time.sleep``). Returns the summed counts."""
+	total = SendSummary()
+	batches, last_activity = 0, time.monotonic()
+	while batches < batches_max:
+		summary = send_queued(db, gateway, commit=commit, settings=settings, clock=clock)
+		for name in ("sent", "retrying", "failed", "skipped"):
+			setattr(total, name, getattr(total, name) + getattr(summary, name))
+		total.quiet = summary.quiet
+		if summary.quiet:
+			break
+		if summary.sent + summary.retrying + summary.failed + summary.skipped:
+			batches, last_activity = batches + 1, time.monotonic()
+		elif time.monotonic() - last_activity >= linger_s:
+			break
+		else:
+			sleep(poll_s)
+	return total
 
 
 def _call(gateway: Gateway, message: _Claimed) -> GatewayReply:

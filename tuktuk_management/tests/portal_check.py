@@ -5,7 +5,7 @@
     bench --site SITE execute tuktuk_management.tests.portal_check.teardown
 
 ``setup`` creates a manager and two driver users, their drivers with a few payments, switches
-SMS on, and prints the users, the password and the figures the portal must show, computed from
+SMS on (``teardown`` puts the switches back), and prints the users, the password and the figures the portal must show, computed from
 the ledger (target, deposit and payable sums), as one JSON line.
 """
 
@@ -19,9 +19,11 @@ from tuktuk_management import roles
 from tuktuk_management.ledger import messages
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import effective_target_kes
+from tuktuk_management.tests.broadcast_check import keep_until_teardown, kept_for_teardown
 from tuktuk_management.tests.factories import apply_payment, make_driver, make_vehicle
 
 PASSWORD = "Tuktuk-Portal-Check-1"
+SAVED_KEY = "tuktuk_portal_check_saved_switches"
 MARK = "PORTAL-CHECK"
 USERS = {
 	"manager": ("portal-manager@example.com", roles.MANAGER),
@@ -54,6 +56,13 @@ def setup() -> None:
 		)
 		user.flags.ignore_password_policy = True
 		user.insert(ignore_permissions=True)
+	keep_until_teardown(
+		SAVED_KEY,
+		{
+			field: frappe.db.get_single_value("TukTuk Settings", field)
+			for field in ("sms_enabled", "sms_receipts_enabled")
+		},
+	)
 	frappe.db.set_single_value("TukTuk Settings", {"sms_enabled": 1, "sms_receipts_enabled": 1})
 	drivers = {}
 	for key, amounts in (("driver", ("700", "500", "300")), ("other", ("900",))):
@@ -117,4 +126,8 @@ def teardown() -> None:
 	for email, _role in USERS.values():
 		if frappe.db.exists("User", email):
 			frappe.delete_doc("User", email, ignore_permissions=True, force=True)
+	saved = kept_for_teardown(SAVED_KEY)
+	if saved:  # the SMS switches as they were before setup
+		frappe.db.set_single_value("TukTuk Settings", saved)
+		frappe.defaults.clear_default(SAVED_KEY)
 	frappe.db.commit()

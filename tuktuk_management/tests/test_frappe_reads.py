@@ -68,6 +68,7 @@ class TestFrappeReads(FrappeTestCase):
 			"frappe.desk.listview.get_group_by_count": "get_group_by_count",
 			"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": "get_dashboard_chart",
 			"frappe.desk.form.linked_with.get_submitted_linked_docs": "get_submitted_linked_docs",
+			"frappe.client.get": "get",
 		}.items():
 			self.assertEqual(overrides[frappe_path][-1], f"tuktuk_management.api.frappe_reads.{ours}")
 
@@ -103,6 +104,27 @@ class TestFrappeReads(FrappeTestCase):
 			self.assertEqual(
 				frappe_reads.get_count("TukTuk Transaction", json.dumps({"driver": self.b})), len(B_PAYMENTS)
 			)
+
+	def test_get_by_filters_answers_another_drivers_row_like_a_missing_one(self):
+		matches = json.dumps({"name": self.b, "creation": [">", "2000-01-01"]})
+		misses = json.dumps({"name": self.b, "creation": ["<", "2000-01-01"]})
+		with self.as_a():
+			# Why the replacement exists: Frappe's own method answers yes (PermissionError, naming B's
+			# row) or no (DoesNotExistError) to any filter on B's row: B's figures by bisection.
+			with self.assertRaises(frappe.PermissionError):
+				frappe.client.get("TukTuk Driver", filters=matches)
+			with self.assertRaises(frappe.DoesNotExistError):
+				frappe.client.get("TukTuk Driver", filters=misses)
+			for filters in (matches, misses, json.dumps({"driver": self.b})):
+				doctype = "TukTuk Transaction" if "driver" in filters else "TukTuk Driver"
+				with self.assertRaises(frappe.DoesNotExistError):
+					frappe_reads.get(doctype, filters=filters)
+			own = frappe_reads.get("TukTuk Driver", filters=json.dumps({"user": self.users["a"]}))
+			self.assertEqual(own["name"], self.a)
+			with self.assertRaises(frappe.PermissionError):  # by name: as Frappe (the name is known)
+				frappe_reads.get("TukTuk Driver", self.b)
+		with as_user(self.users["manager"]):
+			self.assertEqual(frappe_reads.get("TukTuk Driver", filters=matches)["name"], self.b)
 
 	def test_validate_link_and_link_title_answer_as_if_b_did_not_exist(self):
 		with self.as_a():

@@ -16,6 +16,7 @@ from tuktuk_management.ledger import portal
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.statement import StatementTooLong
 from tuktuk_management.permissions import driver_of
+from tuktuk_management.www.driver import requests as requests_page
 
 no_cache = 1
 STATEMENT_DAYS_DEFAULT = 7
@@ -47,6 +48,7 @@ def get_context(context):
 	context.payouts = portal.recent_payouts(frappe.db, driver)
 	context.statement = _statement_rows(statement) if statement else None
 	context.statement_error = error
+	context.requests_available = bool(requests_page.available())  # day off, withdrawals (lifecycle)
 	context.from_date = str(from_date)
 	context.to_date = str(to_date)
 	return context
