@@ -35,7 +35,16 @@ DRIVER_A = "http-driver@example.com"
 DRIVER_B = "http-driver2@example.com"
 STATEMENT = "tuktuk_management.api.dashboard.driver_statement"
 DRIVER_DT = "TukTuk Driver"
-B_ROW_DOCTYPES = ("TukTuk Transaction", "TukTuk Payout", "TukTuk Ledger Entry", "TukTuk Daily Close")
+B_ROW_DOCTYPES = (
+	"TukTuk Transaction",
+	"TukTuk Payout",
+	"TukTuk Ledger Entry",
+	"TukTuk Daily Close",
+	"TukTuk Day Off",
+	"TukTuk Withdrawal Request",
+	"TukTuk Deposit Entry",
+)
+LIFECYCLE_DOCTYPES = ("TukTuk Day Off", "TukTuk Withdrawal Request", "TukTuk Deposit Entry")
 
 
 def found(marker: str, text: str) -> bool:
@@ -179,6 +188,21 @@ def calls(setup: dict) -> list[tuple[str, str, dict]]:
 		),
 		("GET", f"/api/v2/document/{DRIVER_DT}/{b}", {}),
 	]
+	# B's days off, withdrawal requests and deposit entries: REST, the list view's read, print.
+	for doctype in LIFECYCLE_DOCTYPES:
+		result += [
+			("GET", f"/api/resource/{doctype}", {"filters": json.dumps({"driver": b}), "fields": '["*"]'}),
+			("GET", f"/api/resource/{doctype}", {"fields": '["*"]', "limit_page_length": 0}),
+			(
+				"POST",
+				"/api/method/frappe.desk.reportview.get",
+				{"doctype": doctype, "fields": '["*"]', "filters": json.dumps([[doctype, "driver", "=", b]])},
+			),
+			("GET", "/api/method/frappe.client.get_list", {"doctype": doctype, "fields": '["*"]'}),
+		]
+		for name in rows.get(doctype, [])[:1]:
+			result.append(("GET", "/printview", {"doctype": doctype, "name": name}))
+			result.append(("GET", "/api/method/frappe.client.get", {"doctype": doctype, "name": name}))
 	for doctype in B_ROW_DOCTYPES:
 		for name in rows.get(doctype, [])[:1]:
 			result.append(("GET", f"/api/resource/{doctype}/{name}", {}))
@@ -412,7 +436,11 @@ def main() -> int:
 	# Controls: the search finds B's markers in B's own answers; A's page shows A.
 	b = Client(args.base, args.host, DRIVER_B)
 	controls = []
-	for verb, path, params in (("GET", "/driver", {}), ("GET", f"/api/method/{STATEMENT}", {})):
+	for verb, path, params in (
+		("GET", "/driver", {}),
+		("GET", f"/api/method/{STATEMENT}", {}),
+		("GET", "/driver/requests", {}),  # B's own day off and withdrawal request are listed there
+	):
 		status, body = b.call(verb, path, params)
 		seen = sorted(m for m in markers if found(m, body))
 		controls.append({"as": "driver B", "path": path, "status": status, "b_markers_seen": len(seen)})
@@ -451,8 +479,8 @@ def main() -> int:
 		o for o in oracles if o["verdict"].startswith("LEAK")
 	]
 	controls_ok = (
-		all(c.get("b_markers_seen", 1) > 0 and c["status"] == 200 for c in controls[:2])
-		and controls[2]["own_sunny_id_seen"]
+		all(c.get("b_markers_seen", 1) > 0 and c["status"] == 200 for c in controls[:3])
+		and controls[3]["own_sunny_id_seen"]
 	)
 	print(
 		f"{len(rows)} requests and {len(oracles)} filter pairs as driver A: leaks {len(leaks)}; "
