@@ -61,7 +61,29 @@ await page.waitForTimeout(1000);
 await page.screenshot({ path: join(out, "driver-onboarding.png"), fullPage: true });
 console.log(join(out, "driver-onboarding.png"));
 
-await page.click('.inner-group-button[data-label="Driver"] button, button:has-text("Driver")');
+// The Driver menu: a day off and a substitute open their new document filled in from this driver.
+const driverMenu = '.inner-group-button[data-label="Driver"] button, button:has-text("Driver")';
+await page.click(driverMenu);
+await page.waitForTimeout(500);
+await page.screenshot({ path: join(out, "driver-menu.png"), clip: { x: 640, y: 0, width: 640, height: 330 } });
+console.log(join(out, "driver-menu.png"));
+for (const [item, route, fields] of [
+	["Day Off", "tuktuk-day-off", { driver: fixtures.driver }],
+	["Substitute", "tuktuk-substitution", { vehicle: fixtures.vehicle, regular_driver: fixtures.driver }],
+]) {
+	await page.click(`.dropdown-menu.show a:has-text("${item}"), a.dropdown-item:has-text("${item}")`);
+	await page.waitForURL(new RegExp(`/app/${route}/new`), { timeout: 60000 });
+	await page.waitForTimeout(1500);
+	const values = await page.evaluate(() => ({ ...cur_frm.doc }));
+	for (const [field, expected] of Object.entries(fields)) {
+		if (values[field] !== expected) failures.push(`Driver > ${item}: ${field} is ${values[field]}, not ${expected}`);
+	}
+	console.log(`Driver > ${item}:`, JSON.stringify(Object.fromEntries(Object.keys(fields).map((f) => [f, values[f]]))));
+	await page.goto(`${base}/app/tuktuk-driver/${fixtures.driver}`);
+	await page.waitForSelector('.frappe-control[data-fieldname="national_id_number"]', { state: "attached", timeout: 60000 });
+	await page.waitForTimeout(1500);
+	await page.click(driverMenu);
+}
 await page.click('.dropdown-menu.show a:has-text("Terminate"), a.dropdown-item:has-text("Terminate")');
 const dialog = page.locator(".modal.show .modal-dialog");
 await dialog.waitFor({ timeout: 60000 });

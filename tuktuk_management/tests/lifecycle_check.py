@@ -60,6 +60,9 @@ def setup() -> None:
 	driver_user.flags.ignore_password_policy = True
 	driver_user.insert(ignore_permissions=True)
 	frappe.db.set_default("currency", "KES")  # the desk shows Currency fields in shillings
+	if not frappe.db.get_single_value("System Settings", "setup_complete"):
+		# A site from `bench new-site` has not run the setup wizard: the desk would show it instead.
+		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 	vehicle = make_vehicle(tuktuk_id=VEHICLE, mpesa_account="LIFE07")
 	driver = make_driver(
 		vehicle.name,
@@ -77,10 +80,14 @@ def setup() -> None:
 		emergency_contact_phone="+254 722 000 111",
 		deposit_required=3000,
 		user=DRIVER_USER,
+		status="Inactive",  # Active once the required deposit is held (the activation rule)
 	)
 	post_opening_balances(
 		frappe.db, driver.name, balances_kes={"deposit": 3000}, now=frappe.utils.now_datetime()
 	)
+	driver.reload()
+	driver.status = "Active"
+	driver.save()
 	charge = frappe.get_doc(
 		{
 			"doctype": "TukTuk Credit Note",
@@ -107,6 +114,7 @@ def setup() -> None:
 				"driver_user": DRIVER_USER,
 				"password": PASSWORD,
 				"driver": driver.name,
+				"vehicle": vehicle.name,
 				"expected": preview["settlement"],
 			}
 		)
@@ -130,6 +138,8 @@ def teardown() -> None:
 		"TukTuk Payout",
 		"TukTuk Daily Close",
 		"TukTuk Termination",
+		"TukTuk Vehicle Assignment",
+		"TukTuk Day Off",
 	):
 		frappe.db.sql(f"delete from `tab{doctype}` where driver in %s", (drivers,))
 	frappe.db.sql("delete from `tabTukTuk Driver` where name in %s", (drivers,))

@@ -77,6 +77,23 @@ function add_lifecycle_buttons(frm) {
 	if (!frm.doc.user) {
 		frm.add_custom_button(__("Create User"), () => create_user(frm), __("Driver"));
 	}
+	// A day off or a substitute for this driver: the new document, filled in, to save (and approve).
+	frm.add_custom_button(
+		__("Day Off"),
+		() => frappe.new_doc("TukTuk Day Off", { driver: frm.doc.name }),
+		__("Driver")
+	);
+	if (frm.doc.assigned_tuktuk) {
+		frm.add_custom_button(
+			__("Substitute"),
+			() =>
+				frappe.new_doc("TukTuk Substitution", {
+					vehicle: frm.doc.assigned_tuktuk,
+					regular_driver: frm.doc.name,
+				}),
+			__("Driver")
+		);
+	}
 	frm.add_custom_button(__("Terminate"), () => preview_termination(frm), __("Driver"));
 }
 
