@@ -9,45 +9,19 @@
 // waits for the preview, checks its count equals the drivers the broadcast must reach, saves
 // broadcast_dialog.png, presses Send, confirms, and waits for "N messages queued". Prints one JSON
 // line {broadcast_text, preview_count, queued_alert}. Exits 1 on any mismatch.
-import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, option, readFixtures, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
-const fixtures = JSON.parse(readFileSync(option("fixtures", "/tmp/broadcast.json"), "utf8").trim().split("\n").pop());
-const out = option("out", "docs/screenshots");
+const { base, out } = siteAndOut();
+const fixtures = readFixtures("/tmp/broadcast.json");
 const text = option("text", "Fleet meeting at the yard on Monday at 8:00. Bring your licence.");
-const host = new URL(base).hostname;
 const failures = [];
 
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath: option("chromium", "/usr/bin/chromium"),
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
 const desk = await context.newPage();
-await desk.goto(`${base}/login`);
-const status = await desk.evaluate(
-	async ([usr, pwd]) =>
-		(
-			await fetch("/api/method/login", {
-				method: "POST",
-				headers: { "Content-Type": "application/json", Accept: "application/json" },
-				body: JSON.stringify({ usr, pwd }),
-			})
-		).status,
-	[fixtures.manager_user, fixtures.password]
-);
-if (status !== 200) throw new Error(`login of ${fixtures.manager_user} failed: HTTP ${status}`);
+await login(desk, base, fixtures.manager_user, fixtures.password);
 
 await desk.goto(`${base}/app/tuktuk-message`);
 try {

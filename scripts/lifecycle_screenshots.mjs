@@ -12,44 +12,18 @@
 // against the ledger's figures from the fixture and takes termination-preview.png; closes the
 // dialog without terminating. With --terminate it then terminates for real from the dialog and
 // checks the driver is Terminated and the driver's own login is refused. Exits 1 on any mismatch.
-import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, readFixtures, siteAndOut, tryLogin } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
-const fixtures = JSON.parse(readFileSync(option("fixtures", "/tmp/lifecycle.json"), "utf8").trim().split("\n").pop());
-const out = option("out", "docs/screenshots");
-const host = new URL(base).hostname;
+const { base, out } = siteAndOut();
+const fixtures = readFixtures("/tmp/lifecycle.json");
 const failures = [];
 
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath: option("chromium", "/usr/bin/chromium"),
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
 const page = await context.newPage();
-await page.goto(`${base}/login`);
-const status = await page.evaluate(
-	async ([usr, pwd]) =>
-		(
-			await fetch("/api/method/login", {
-				method: "POST",
-				headers: { "Content-Type": "application/json", Accept: "application/json" },
-				body: JSON.stringify({ usr, pwd }),
-			})
-		).status,
-	[fixtures.manager, fixtures.password]
-);
-if (status !== 200) throw new Error(`login of ${fixtures.manager} failed: HTTP ${status}`);
+await login(page, base, fixtures.manager, fixtures.password);
 
 await page.goto(`${base}/app/tuktuk-driver/${fixtures.driver}`);
 await page.waitForSelector('.frappe-control[data-fieldname="national_id_number"]', { state: "attached", timeout: 60000 });
@@ -112,18 +86,7 @@ if (process.argv.includes("--terminate")) {
 	);
 	if (driver.status !== "Terminated" || driver.assigned_tuktuk) failures.push(`after Terminate: ${driver.status}, ${driver.assigned_tuktuk}`);
 	const driverPage = await (await browser.newContext()).newPage();
-	await driverPage.goto(`${base}/login`);
-	const [loginStatus, body] = await driverPage.evaluate(
-		async ([usr, pwd]) => {
-			const response = await fetch("/api/method/login", {
-				method: "POST",
-				headers: { "Content-Type": "application/json", Accept: "application/json" },
-				body: JSON.stringify({ usr, pwd }),
-			});
-			return [response.status, await response.text()];
-		},
-		[fixtures.driver_user, fixtures.password]
-	);
+	const [loginStatus, body] = await tryLogin(driverPage, base, fixtures.driver_user, fixtures.password);
 	if (loginStatus === 200 || !body.includes("User disabled")) failures.push(`terminated driver's login: HTTP ${loginStatus} ${body.slice(0, 120)}`);
 	console.log("terminated", fixtures.driver, "driver login:", loginStatus, body.slice(0, 80));
 } else {

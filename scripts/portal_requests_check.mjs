@@ -12,45 +12,19 @@
 // each answer shown (the status, or the server's message), checks that each accepted request is
 // listed after the reload, saves portal_requests.png. Then, as the other driver, the page must
 // not list the first driver's requests. Exits 1 on any mismatch.
-import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, option, readFixtures, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
-const fixtures = JSON.parse(readFileSync(option("fixtures", "/tmp/portal.json"), "utf8").trim().split("\n").pop());
-const out = option("out", "docs/screenshots");
+const { base, out } = siteAndOut();
+const fixtures = readFixtures("/tmp/portal.json");
 const amount = option("amount", "100");
-const host = new URL(base).hostname;
 const failures = [];
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath: option("chromium", "/usr/bin/chromium"),
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 
 async function loggedIn(user) {
 	const page = await (await browser.newContext({ viewport: { width: 360, height: 780 }, deviceScaleFactor: 2 })).newPage();
-	await page.goto(`${base}/login`);
-	const status = await page.evaluate(
-		async ([usr, pwd]) =>
-			(
-				await fetch("/api/method/login", {
-					method: "POST",
-					headers: { "Content-Type": "application/json", Accept: "application/json" },
-					body: JSON.stringify({ usr, pwd }),
-				})
-			).status,
-		[user, fixtures.password]
-	);
-	if (status !== 200) throw new Error(`login of ${user} failed: HTTP ${status}`);
+	await login(page, base, user, fixtures.password);
 	return page;
 }
 

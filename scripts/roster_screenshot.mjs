@@ -5,27 +5,13 @@
 //   bench --site SITE execute tuktuk_management.tests.roster_check.setup > /tmp/roster.json
 //   NODE_PATH=.browser/node_modules node scripts/roster_screenshot.mjs \
 //     --url http://SITE:8002 --fixtures /tmp/roster.json --out docs/screenshots
-import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, readFixtures, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
-const fixtures = JSON.parse(readFileSync(option("fixtures", "/tmp/roster.json"), "utf8").trim().split("\n").pop());
-const out = option("out", "docs/screenshots");
-const host = new URL(base).hostname;
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath: option("chromium", "/usr/bin/chromium"),
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const { base, out } = siteAndOut();
+const fixtures = readFixtures("/tmp/roster.json");
+const browser = await launchChromium(base);
 const context = await browser.newContext({ viewport: { width: 1800, height: 600 }, deviceScaleFactor: 1 });
 // Full width (the desk's own toggle), set before the report lays out its table.
 await context.addInitScript(() =>
@@ -36,19 +22,7 @@ await context.addInitScript(() =>
 	})
 );
 const page = await context.newPage();
-await page.goto(`${base}/login`);
-const status = await page.evaluate(
-	async ([usr, pwd]) =>
-		(
-			await fetch("/api/method/login", {
-				method: "POST",
-				headers: { "Content-Type": "application/json", Accept: "application/json" },
-				body: JSON.stringify({ usr, pwd }),
-			})
-		).status,
-	[fixtures.user, fixtures.password]
-);
-if (status !== 200) throw new Error(`login failed: HTTP ${status}`);
+await login(page, base, fixtures.user, fixtures.password);
 await page.goto(`${base}/app/query-report/Driver Roster?from_date=${fixtures.from_date}&days=7`);
 await page.waitForSelector(".dt-scrollable .dt-row", { timeout: 90000 });
 await page.waitForTimeout(1500);
