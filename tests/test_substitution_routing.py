@@ -304,7 +304,7 @@ def test_allocating_to_a_vehicle_during_a_substitution_pays_the_substitute(db, f
 
 
 def test_vehicle_collections_say_who_was_paid_for_the_vehicle_and_as_what(db, fleet):
-	from tuktuk_management.ledger.vehicle_figures import vehicle_collections
+	from tuktuk_management.ledger.vehicle_figures import vehicle_collections, vehicle_payments
 
 	for day, amount, trans_time in ((20, 400, "20261120100000"), (21, 400, "20261121100000")):
 		process(db, c2b_body("TT001", amount, TransTime=trans_time), at(day))
@@ -332,6 +332,22 @@ def test_vehicle_collections_say_who_was_paid_for_the_vehicle_and_as_what(db, fl
 	assert rows[1]["target_contribution_kes"] + rows[1]["driver_share_kes"] == 500
 	assert rows[2]["unallocated_kes"] == 50
 	assert vehicle_collections(db, date(2026, 11, 20), date(2026, 11, 22), tuktuk="TT999") == []
+
+	# The vehicle's statement: each payment, in time order, with who was paid and as what.
+	statement = vehicle_payments(db, "TT001", date(2026, 11, 20), date(2026, 11, 22))
+	assert [
+		(str(r["paid_at"]), r["driver"], r["paid_as"], r["amount_kes"], r["payments_count"])
+		for r in statement
+	] == [
+		("2026-11-20 10:00:00", REGULAR, "Assigned driver", 400, 1),
+		("2026-11-21 10:00:00", SUBSTITUTE, "Substitute", 400, 1),
+		("2026-11-21 11:00:00", SUBSTITUTE, "Substitute", 100, 1),
+		("2026-11-22 10:00:00", None, "Suspense", 50, 1),
+	]
+	assert all(r["transaction"] for r in statement)
+	# Its sums are the collections' sums, day by day.
+	assert sum(r["amount_kes"] for r in statement) == sum(r["amount_kes"] for r in rows) == 950
+	assert sum(r["driver_share_kes"] for r in statement) == sum(r["driver_share_kes"] for r in rows)
 
 
 @pytest.mark.parametrize(

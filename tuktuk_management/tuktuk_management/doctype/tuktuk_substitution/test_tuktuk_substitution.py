@@ -54,6 +54,23 @@ class TestTukTukSubstitution(FrappeTestCase):
 			[(row["driver"], row["substitution"], row["amount"], row["driver_share"]) for row in data],
 			[(self.substitute.name, substitution.name, 400, 120)],
 		)
+		# Each Payment: the vehicle's statement, one row per payment with its TransID.
+		filters = {
+			"from_date": nowdate(),
+			"to_date": nowdate(),
+			"tuktuk": self.vehicle.name,
+			"each_payment": 1,
+		}
+		columns, data = execute(filters)
+		self.assertEqual([column["fieldname"] for column in columns][:2], ["paid_at", "transaction"])
+		self.assertEqual(len(data), 1)
+		self.assertEqual(
+			(data[0]["driver"], data[0]["paid_as"], data[0]["amount"]),
+			(self.substitute.name, "Substitute", 400),
+		)
+		self.assertTrue(frappe.db.exists("TukTuk Transaction", data[0]["transaction"]))
+		with self.assertRaisesRegex(frappe.ValidationError, "Choose a vehicle"):
+			execute({"from_date": nowdate(), "to_date": nowdate(), "each_payment": 1})
 
 	def test_rules_are_enforced_with_a_message_for_the_manager(self):
 		other_vehicle = make_vehicle()

@@ -23,5 +23,11 @@ frappe.query_reports["Vehicle Collections"] = {
 			fieldtype: "Link",
 			options: "TukTuk Vehicle",
 		},
+		{
+			fieldname: "each_payment",
+			label: __("Each Payment (the vehicle's statement)"),
+			fieldtype: "Check",
+			depends_on: "eval:doc.tuktuk",
+		},
 	],
 };

@@ -18,18 +18,35 @@ def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
 	to_date = getdate(filters.get("to_date") or nowdate())
 	from_date = getdate(filters.get("from_date") or add_days(to_date, -(DEFAULT_DAYS - 1)))
+	each_payment = bool(frappe.utils.cint(filters.get("each_payment")))
+	if each_payment and not filters.get("tuktuk"):
+		frappe.throw(_("Choose a vehicle to list each of its payments."))
 	try:
-		data = vehicle_figures.vehicle_collections(
-			frappe.db, from_date, to_date, tuktuk=filters.get("tuktuk") or None
-		)
+		if each_payment:  # the vehicle's statement: one row per payment
+			data = vehicle_figures.vehicle_payments(frappe.db, filters.tuktuk, from_date, to_date)
+		else:
+			data = vehicle_figures.vehicle_collections(
+				frappe.db, from_date, to_date, tuktuk=filters.get("tuktuk") or None
+			)
 	except ValueError as exc:
 		frappe.throw(_("Choose another period: {0}").format(exc))
-	return columns(), [row_for_desk(row) for row in data]
+	return columns(each_payment), [row_for_desk(row) for row in data]
 
 
-def columns() -> list[dict]:
+def columns(each_payment: bool = False) -> list[dict]:
 	currency = {"fieldtype": "Currency", "width": 120}
+	payment = [
+		{"fieldname": "paid_at", "label": _("Paid At"), "fieldtype": "Datetime", "width": 160},
+		{
+			"fieldname": "transaction",
+			"label": _("Payment"),
+			"fieldtype": "Link",
+			"options": "TukTuk Transaction",
+			"width": 120,
+		},
+	]
 	return [
+		*(payment if each_payment else []),
 		{"fieldname": "business_date", "label": _("Date"), "fieldtype": "Date", "width": 110},
 		{
 			"fieldname": "tuktuk",
@@ -64,6 +81,8 @@ def columns() -> list[dict]:
 
 def row_for_desk(row: dict) -> dict:
 	return {
+		"paid_at": row.get("paid_at"),
+		"transaction": row.get("transaction"),
 		"business_date": row["business_date"],
 		"tuktuk": row["tuktuk"],
 		"driver": row["driver"],
