@@ -1,4 +1,5 @@
-"""SMS outbox: receipts written with the payment, sent after commit, counted at a stand-in gateway."""
+"""SMS outbox: receipts written on the payment's row, made into messages and sent after commit by the
+sender, counted at a stand-in gateway."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from tests.factories import c2b_body, counts, driver_state, make_driver, make_vehicle, raw, set_settings
 from tests.sms_standin import sms_standin  # a fixture
 from tuktuk_management.cli import handle_confirmation
-from tuktuk_management.ledger import c2b, messages, sms
+from tuktuk_management.ledger import c2b, messages, receipts, sms
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	process_logged_confirmation,
@@ -42,6 +43,9 @@ class Row(dict):
 
 
 def message_rows(db, kind: str | None = None) -> list[Row]:
+	"""The TukTuk Messages, after the sender's first step has made the pending receipts into rows."""
+	receipts.materialize_receipts(db, now=NOON)
+	db.commit()
 	query = (
 		"select * from `tabTukTuk Message`"
 		+ (" where kind = %s" if kind else "")
@@ -145,7 +149,7 @@ def test_failure_after_the_receipt_leaves_nothing(db, fleet):
 
 	with pytest.raises(Injected):
 		process_logged_confirmation(db, log, body, settings=load_settings(db), now=NOON, on_step=on_step)
-	assert "receipt_queued" in reached
+	assert "transaction_inserted" in reached  # the receipt was written with the transaction
 	db.rollback()
 	assert message_rows(db) == [] and counts(db)["TukTuk Transaction"] == 0
 	outcome = process_logged_confirmation(db, log, body, settings=load_settings(db), now=NOON)
@@ -230,6 +234,7 @@ def test_opted_out_and_inactive_drivers_get_nothing(db, fleet, sms_standin):  # 
 
 def test_a_message_left_sending_by_a_crash_is_sent_later(db, fleet, sms_standin):  # noqa: F811
 	handle_confirmation(db, raw(c2b_body("TT001", 100)))
+	assert len(message_rows(db)) == 1  # the receipt made into its message
 	db.sql("update `tabTukTuk Message` set status = 'Sending', attempts = 1, last_attempt_at = %s", (NOON,))
 	db.commit()
 	assert send(db, sms_standin.gateway(), datetime(2026, 11, 21, 12, 5)).sent == 0
@@ -241,6 +246,7 @@ def test_two_senders_never_send_one_message_twice(db, fleet, sms_standin, db_url
 		handle_confirmation(db, raw(c2b_body("TT001", 100)))
 	set_settings(db, sms_daily_cap=0)
 	db.commit()
+	assert len(message_rows(db)) == 6
 	other = MariaDB(db_url)
 	try:
 		settings = load_message_settings(db)
@@ -252,6 +258,38 @@ def test_two_senders_never_send_one_message_twice(db, fleet, sms_standin, db_url
 		other.close()
 	assert send(db, sms_standin.gateway()).sent == 3
 	assert len(sms_standin.requests) == 6
+
+
+def pending_receipts(db) -> list[str]:
+	db.rollback()
+	return [row[0] for row in db.sql("select name from `tabTukTuk Transaction` where receipt_pending = 1")]
+
+
+def test_receipts_are_made_into_messages_once_even_by_two_senders(db, fleet, db_url):
+	"""The payment writes no message: its row carries the receipt. Two senders materializing at
+	once never make a message twice (the second skips the rows the first holds), and a run over a
+	receipt already made (pending set again) leaves the one message as it is."""
+	for number in range(1, 5):
+		handle_confirmation(db, raw(c2b_body("TT001", 100, f"MAT000000{number}")))
+	assert db.sql("select count(*) from `tabTukTuk Message`")[0][0] == 0  # nothing in the payments
+	assert len(pending_receipts(db)) == 4
+	other = MariaDB(db_url)
+	try:
+		assert receipts.materialize_receipts(other, now=NOON, batch_max=3) == 3  # holds them, uncommitted
+		assert receipts.materialize_receipts(db, now=NOON) == 1  # only the fourth: the rest are held
+		db.commit()
+		other.commit()
+	finally:
+		other.close()
+	assert pending_receipts(db) == [] and receipts.materialize_receipts(db, now=NOON) == 0
+	db.sql("update `tabTukTuk Transaction` set receipt_pending = 1 where name = 'MAT0000001'")
+	db.commit()
+	assert receipts.materialize_receipts(db, now=NOON) == 1
+	db.commit()
+	rows = message_rows(db)
+	assert [row.idempotency_key for row in rows] == [f"receipt:MAT000000{n}" for n in range(1, 5)]
+	assert {(row.kind, row.status, row.driver) for row in rows} == {("Receipt", "Queued", "D000001")}
+	assert pending_receipts(db) == []
 
 
 # --- templates ---------------------------------------------------------------------------------
