@@ -383,13 +383,17 @@ def send_messages_job(linger_s: float = MESSAGE_JOB_LINGER_S) -> dict:
 	"""Background job: send due Queued TukTuk Messages in batches (claim, call the gateway with no
 	transaction open, record; each batch committed), at most MESSAGE_BATCHES_PER_JOB_MAX batches
 	that send something; when none is due, look again every MESSAGE_JOB_POLL_S until ``linger_s``
-	seconds passed since the start or the last message. Returns the counts."""
-	from tuktuk_management.ledger import messages, sms
+	seconds passed since the start or the last message. Each batch first makes the payments'
+	pending receipts into TukTuk Messages (ledger/receipts.py); without a gateway that is all it
+	does (the messages wait Queued, as they did when the payment wrote them). Returns the counts."""
+	from tuktuk_management.ledger import messages, receipts, sms
 
 	settings = messages.load_message_settings(frappe.db)
 	gateway = frappe_sms_gateway()
 	if gateway is None:
-		return {"error": "SMS Settings has no gateway URL", **sms.SendSummary().as_dict()}
+		summary = sms.SendSummary(materialized=receipts.materialize_receipts(frappe.db, now=now_datetime()))
+		frappe.db.commit()
+		return {"error": "SMS Settings has no gateway URL", **summary.as_dict()}
 	total = sms.send_until_idle(
 		frappe.db,
 		gateway,

@@ -82,8 +82,12 @@ def run(blocks: int = 20, per_block: int = 20, profile: bool = False) -> None:
 	finally:
 		frappe.db.sql = counting.original
 		frappe.db.set_single_value("TukTuk Settings", dict(was))
-		# Its receipts are not for sending (no real driver): removed, not left Queued.
+		# Its receipts are not for sending (no real driver): removed, not left Queued or pending.
 		frappe.db.delete("TukTuk Message", {"driver": driver, "status": "Queued"})
+		frappe.db.sql(
+			"update `tabTukTuk Transaction` set receipt_pending = 0 where driver = %s and receipt_pending = 1",
+			(driver,),
+		)
 		frappe.db.commit()
 	if profile:
 		for variant, profiler in profiles.items():
