@@ -82,6 +82,37 @@ def test_receipt_once_per_payment_even_when_redelivered(db, fleet, sms_standin):
 	assert "ATX1" in row.provider_reply
 
 
+def _statements_of(db, body: bytes) -> list[str]:
+	"""The statements one payment sends (first words), through ``handle_confirmation``."""
+	statements: list[str] = []
+	original = type(db).sql
+
+	def counting(query, values=None, as_dict=False):
+		statements.append(" ".join(query.split())[:45])
+		return original(db, query, values, as_dict)
+
+	db.sql = counting
+	try:
+		assert handle_confirmation(db, body) == LogStatus.PROCESSED
+	finally:
+		del db.sql
+	return statements
+
+
+def test_receipt_costs_no_statement_on_the_payment_path(db, fleet):
+	"""With receipts on a payment sends exactly the statements it sends with them off, none of them
+	touching TukTuk Message; its own row carries the receipt until the sender makes the message."""
+	on = _statements_of(db, raw(c2b_body("TT001", 200, "RCP0000020")))
+	set_settings(db, sms_receipts_enabled=0)
+	db.commit()
+	off = _statements_of(db, raw(c2b_body("TT001", 200, "RCP0000021")))
+	assert len(on) == len(off) and not [s for s in on if "TukTuk Message" in s]
+	assert not [s for s in on if s.startswith("update `tabTukTuk Transaction`")]  # not corrected
+	pending = db.sql("select name, receipt_pending, receipt_text is not null from `tabTukTuk Transaction`")
+	assert sorted(pending) == [("RCP0000020", 1, 1), ("RCP0000021", 0, 0)]
+	assert [row.idempotency_key for row in message_rows(db)] == ["receipt:RCP0000020"]
+
+
 def test_receipt_of_a_payment_that_meets_the_target_and_of_a_driver_already_on_target(db, fleet):
 	handle_confirmation(db, raw(c2b_body("TT001", 2000, "RCP0000002")))  # contributes 1000 = target
 	handle_confirmation(db, raw(c2b_body("TT002", 300, "RCP0000003")))  # already on target: all share
