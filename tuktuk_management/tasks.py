@@ -410,7 +410,7 @@ def send_messages_job(linger_s: float = MESSAGE_JOB_LINGER_S) -> dict:
 def queue_due_messages() -> dict:
 	"""Every five minutes (``hooks.scheduler_events``): queue the target reminders of the slot due
 	now and the day-end summaries of the last closed business date (both idempotent on their keys),
-	then enqueue the sender for anything Queued and due."""
+	then enqueue the sender for anything Queued and due or any receipt pending."""
 	from tuktuk_management.ledger import messages
 	from tuktuk_management.ledger.close import drivers_due, due_business_date
 
@@ -439,7 +439,10 @@ def queue_due_messages() -> dict:
 				now=now,
 				user=SCHEDULER_USER,
 			)
-	if frappe.db.exists("TukTuk Message", {"status": "Queued"}):
+	# A payment's receipt waits on its transaction row until the sender makes its message.
+	if frappe.db.exists("TukTuk Message", {"status": "Queued"}) or frappe.db.exists(
+		"TukTuk Transaction", {"receipt_pending": 1}
+	):
 		enqueue_message_job()
 	return {"reminders": reminders, "summaries": summaries}
 
