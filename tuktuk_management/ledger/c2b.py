@@ -395,8 +395,8 @@ def _post_payment(
 	Before the lock (the plan comes from the route and the driver's row read with it, no lock):
 	insert the payout. Under the lock: plan again from the locked row; in the rare case the plan
 	changed (another payment crossed the target or moved the balance, the driver was deactivated
-	or moved) correct the transaction (its receipt too) and the payout; then post the voucher and move the caches. The commit (the
-	caller's) ends the lock.
+	or moved) correct the transaction (its receipt too) and the payout; then post the voucher and
+	move the caches. The commit (the caller's) ends the lock.
 	"""
 	step = on_step or (lambda _name: None)
 	step("transaction_inserted")

@@ -3,7 +3,7 @@
     bench --site SITE execute tuktuk_management.tests.receipts_profile.run --kwargs '{"blocks": 20}'
 
 A TEST site only: every call is a real 100 KES payment (committed) to a new vehicle and driver
-(its Queued receipts are deleted at the end).
+(its receipts are not left to send: Queued ones deleted, pending ones cleared at the end).
 Blocks of ``per_block`` payments alternate receipts off / on (which goes first alternates too);
 each payment goes through ``api.c2b.confirmation`` as Frappe's request handler calls it (a werkzeug
 request, the token check, the raw-first store and its commit, the payment, the end-of-request
