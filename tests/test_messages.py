@@ -163,6 +163,26 @@ def test_receipt_is_corrected_from_the_locked_row(db, fleet, db_url):
 	assert driver_state(db, "D000001")["left_to_target"] == 600
 
 
+def test_no_receipt_when_the_driver_left_active_before_the_lock(db, fleet, db_url):
+	"""Planned for an Active driver, who is Suspended before the payment takes the lock: the payment
+	goes to suspense and the UPDATE that corrects its row clears the receipt (none is ever made)."""
+	settings = load_settings(db)
+	planned = c2b.prepare_confirmation(db, raw(c2b_body("TT001", 400, "RCP0000030")), settings=settings)
+	assert planned.plan.driver == "D000001"
+	other = MariaDB(db_url)
+	try:
+		other.sql("update `tabTukTuk Driver` set status = 'Suspended' where name = 'D000001'")
+		other.commit()
+	finally:
+		other.close()
+	db.rollback()
+	outcome = c2b.apply_confirmation(db, planned, settings=settings, now=NOON)
+	db.commit()
+	assert outcome.status == LogStatus.UNALLOCATED and outcome.message is None
+	assert db.sql("select receipt_pending, receipt_text from `tabTukTuk Transaction`") == ((0, None),)
+	assert message_rows(db) == []
+
+
 class Injected(Exception):
 	pass
 
