@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 		help="run only these benchmarks (hot, trips, spread, storm, or a bench_ name)",
 	)
 	parser.add_argument(
-		"--receipts", action="store_true", help="payment receipts by SMS on (one TukTuk Message per payment)"
+		"--receipts",
+		action="store_true",
+		help="payment receipts by SMS on (carried on each payment's TukTuk Transaction row)",
 	)
 	args = parser.parse_args(argv)
 	common.RECEIPTS_ENABLED = args.receipts

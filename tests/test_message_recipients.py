@@ -15,7 +15,7 @@ import pytest
 from tests.factories import c2b_body, driver_state, make_driver, make_vehicle, raw, set_settings
 from tests.sms_standin import sms_standin  # a fixture
 from tuktuk_management.cli import close_business_day, handle_confirmation, site_now
-from tuktuk_management.ledger import c2b, messages, sms
+from tuktuk_management.ledger import c2b, messages, receipts, sms
 from tuktuk_management.ledger.messages import load_message_settings
 from tuktuk_management.ledger.settings import load_settings
 from tuktuk_management.ledger.split import Split
@@ -66,12 +66,20 @@ def fleet(db):
 	db.commit()
 
 
+def materialized(db) -> None:
+	"""The sender's first step: pending payment receipts made into TukTuk Messages."""
+	receipts.materialize_receipts(db, now=NOON)
+	db.commit()
+
+
 def texts(db, kind: str) -> dict[str, str]:
+	materialized(db)
 	rows = db.sql("select driver, text from `tabTukTuk Message` where kind = %s order by driver", (kind,))
 	return dict(rows)
 
 
 def all_messages(db) -> list[tuple]:
+	materialized(db)
 	return list(
 		db.sql("select driver, kind, status, last_error from `tabTukTuk Message` order by driver, kind")
 	)

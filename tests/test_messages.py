@@ -1,4 +1,5 @@
-"""SMS outbox: receipts written with the payment, sent after commit, counted at a stand-in gateway."""
+"""SMS outbox: receipts written on the payment's row, made into messages and sent after commit by the
+sender, counted at a stand-in gateway."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from tests.factories import c2b_body, counts, driver_state, make_driver, make_vehicle, raw, set_settings
 from tests.sms_standin import sms_standin  # a fixture
 from tuktuk_management.cli import handle_confirmation
-from tuktuk_management.ledger import c2b, messages, sms
+from tuktuk_management.ledger import c2b, messages, receipts, sms
 from tuktuk_management.ledger.callback_log import (
 	C2B_CONFIRMATION,
 	process_logged_confirmation,
@@ -42,6 +43,9 @@ class Row(dict):
 
 
 def message_rows(db, kind: str | None = None) -> list[Row]:
+	"""The TukTuk Messages, after the sender's first step has made the pending receipts into rows."""
+	receipts.materialize_receipts(db, now=NOON)
+	db.commit()
 	query = (
 		"select * from `tabTukTuk Message`"
 		+ (" where kind = %s" if kind else "")
@@ -76,6 +80,37 @@ def test_receipt_once_per_payment_even_when_redelivered(db, fleet, sms_standin):
 	row = message_rows(db)[0]
 	assert (row.status, row.attempts, row.phone) == ("Sent", 1, "+254700000000")
 	assert "ATX1" in row.provider_reply
+
+
+def _statements_of(db, body: bytes) -> list[str]:
+	"""The statements one payment sends (first words), through ``handle_confirmation``."""
+	statements: list[str] = []
+	original = type(db).sql
+
+	def counting(query, values=None, as_dict=False):
+		statements.append(" ".join(query.split())[:45])
+		return original(db, query, values, as_dict)
+
+	db.sql = counting
+	try:
+		assert handle_confirmation(db, body) == LogStatus.PROCESSED
+	finally:
+		del db.sql
+	return statements
+
+
+def test_receipt_costs_no_statement_on_the_payment_path(db, fleet):
+	"""With receipts on a payment sends exactly the statements it sends with them off, none of them
+	touching TukTuk Message; its own row carries the receipt until the sender makes the message."""
+	on = _statements_of(db, raw(c2b_body("TT001", 200, "RCP0000020")))
+	set_settings(db, sms_receipts_enabled=0)
+	db.commit()
+	off = _statements_of(db, raw(c2b_body("TT001", 200, "RCP0000021")))
+	assert len(on) == len(off) and not [s for s in on if "TukTuk Message" in s]
+	assert not [s for s in on if s.startswith("update `tabTukTuk Transaction`")]  # not corrected
+	pending = db.sql("select name, receipt_pending, receipt_text is not null from `tabTukTuk Transaction`")
+	assert sorted(pending) == [("RCP0000020", 1, 1), ("RCP0000021", 0, 0)]
+	assert [row.idempotency_key for row in message_rows(db)] == ["receipt:RCP0000020"]
 
 
 def test_receipt_of_a_payment_that_meets_the_target_and_of_a_driver_already_on_target(db, fleet):
@@ -128,6 +163,26 @@ def test_receipt_is_corrected_from_the_locked_row(db, fleet, db_url):
 	assert driver_state(db, "D000001")["left_to_target"] == 600
 
 
+def test_no_receipt_when_the_driver_left_active_before_the_lock(db, fleet, db_url):
+	"""Planned for an Active driver, who is Suspended before the payment takes the lock: the payment
+	goes to suspense and the UPDATE that corrects its row clears the receipt (none is ever made)."""
+	settings = load_settings(db)
+	planned = c2b.prepare_confirmation(db, raw(c2b_body("TT001", 400, "RCP0000030")), settings=settings)
+	assert planned.plan.driver == "D000001"
+	other = MariaDB(db_url)
+	try:
+		other.sql("update `tabTukTuk Driver` set status = 'Suspended' where name = 'D000001'")
+		other.commit()
+	finally:
+		other.close()
+	db.rollback()
+	outcome = c2b.apply_confirmation(db, planned, settings=settings, now=NOON)
+	db.commit()
+	assert outcome.status == LogStatus.UNALLOCATED and outcome.message is None
+	assert db.sql("select receipt_pending, receipt_text from `tabTukTuk Transaction`") == ((0, None),)
+	assert message_rows(db) == []
+
+
 class Injected(Exception):
 	pass
 
@@ -145,7 +200,7 @@ def test_failure_after_the_receipt_leaves_nothing(db, fleet):
 
 	with pytest.raises(Injected):
 		process_logged_confirmation(db, log, body, settings=load_settings(db), now=NOON, on_step=on_step)
-	assert "receipt_queued" in reached
+	assert "transaction_inserted" in reached  # the receipt was written with the transaction
 	db.rollback()
 	assert message_rows(db) == [] and counts(db)["TukTuk Transaction"] == 0
 	outcome = process_logged_confirmation(db, log, body, settings=load_settings(db), now=NOON)
@@ -230,6 +285,7 @@ def test_opted_out_and_inactive_drivers_get_nothing(db, fleet, sms_standin):  # 
 
 def test_a_message_left_sending_by_a_crash_is_sent_later(db, fleet, sms_standin):  # noqa: F811
 	handle_confirmation(db, raw(c2b_body("TT001", 100)))
+	assert len(message_rows(db)) == 1  # the receipt made into its message
 	db.sql("update `tabTukTuk Message` set status = 'Sending', attempts = 1, last_attempt_at = %s", (NOON,))
 	db.commit()
 	assert send(db, sms_standin.gateway(), datetime(2026, 11, 21, 12, 5)).sent == 0
@@ -241,6 +297,7 @@ def test_two_senders_never_send_one_message_twice(db, fleet, sms_standin, db_url
 		handle_confirmation(db, raw(c2b_body("TT001", 100)))
 	set_settings(db, sms_daily_cap=0)
 	db.commit()
+	assert len(message_rows(db)) == 6
 	other = MariaDB(db_url)
 	try:
 		settings = load_message_settings(db)
@@ -252,6 +309,38 @@ def test_two_senders_never_send_one_message_twice(db, fleet, sms_standin, db_url
 		other.close()
 	assert send(db, sms_standin.gateway()).sent == 3
 	assert len(sms_standin.requests) == 6
+
+
+def pending_receipts(db) -> list[str]:
+	db.rollback()
+	return [row[0] for row in db.sql("select name from `tabTukTuk Transaction` where receipt_pending = 1")]
+
+
+def test_receipts_are_made_into_messages_once_even_by_two_senders(db, fleet, db_url):
+	"""The payment writes no message: its row carries the receipt. Two senders materializing at
+	once never make a message twice (the second skips the rows the first holds), and a run over a
+	receipt already made (pending set again) leaves the one message as it is."""
+	for number in range(1, 5):
+		handle_confirmation(db, raw(c2b_body("TT001", 100, f"MAT000000{number}")))
+	assert db.sql("select count(*) from `tabTukTuk Message`")[0][0] == 0  # nothing in the payments
+	assert len(pending_receipts(db)) == 4
+	other = MariaDB(db_url)
+	try:
+		assert receipts.materialize_receipts(other, now=NOON, batch_max=3) == 3  # holds them, uncommitted
+		assert receipts.materialize_receipts(db, now=NOON) == 1  # only the fourth: the rest are held
+		db.commit()
+		other.commit()
+	finally:
+		other.close()
+	assert pending_receipts(db) == [] and receipts.materialize_receipts(db, now=NOON) == 0
+	db.sql("update `tabTukTuk Transaction` set receipt_pending = 1 where name = 'MAT0000001'")
+	db.commit()
+	assert receipts.materialize_receipts(db, now=NOON) == 1
+	db.commit()
+	rows = message_rows(db)
+	assert [row.idempotency_key for row in rows] == [f"receipt:MAT000000{n}" for n in range(1, 5)]
+	assert {(row.kind, row.status, row.driver) for row in rows} == {("Receipt", "Queued", "D000001")}
+	assert pending_receipts(db) == []
 
 
 # --- templates ---------------------------------------------------------------------------------

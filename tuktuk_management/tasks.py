@@ -383,13 +383,17 @@ def send_messages_job(linger_s: float = MESSAGE_JOB_LINGER_S) -> dict:
 	"""Background job: send due Queued TukTuk Messages in batches (claim, call the gateway with no
 	transaction open, record; each batch committed), at most MESSAGE_BATCHES_PER_JOB_MAX batches
 	that send something; when none is due, look again every MESSAGE_JOB_POLL_S until ``linger_s``
-	seconds passed since the start or the last message. Returns the counts."""
-	from tuktuk_management.ledger import messages, sms
+	seconds passed since the start or the last message. Each batch first makes the payments'
+	pending receipts into TukTuk Messages (ledger/receipts.py); without a gateway that is all it
+	does (the messages wait Queued, as they did when the payment wrote them). Returns the counts."""
+	from tuktuk_management.ledger import messages, receipts, sms
 
 	settings = messages.load_message_settings(frappe.db)
 	gateway = frappe_sms_gateway()
 	if gateway is None:
-		return {"error": "SMS Settings has no gateway URL", **sms.SendSummary().as_dict()}
+		summary = sms.SendSummary(materialized=receipts.materialize_receipts(frappe.db, now=now_datetime()))
+		frappe.db.commit()
+		return {"error": "SMS Settings has no gateway URL", **summary.as_dict()}
 	total = sms.send_until_idle(
 		frappe.db,
 		gateway,
@@ -406,7 +410,7 @@ def send_messages_job(linger_s: float = MESSAGE_JOB_LINGER_S) -> dict:
 def queue_due_messages() -> dict:
 	"""Every five minutes (``hooks.scheduler_events``): queue the target reminders of the slot due
 	now and the day-end summaries of the last closed business date (both idempotent on their keys),
-	then enqueue the sender for anything Queued and due."""
+	then enqueue the sender for anything Queued and due or any receipt pending."""
 	from tuktuk_management.ledger import messages
 	from tuktuk_management.ledger.close import drivers_due, due_business_date
 
@@ -435,7 +439,10 @@ def queue_due_messages() -> dict:
 				now=now,
 				user=SCHEDULER_USER,
 			)
-	if frappe.db.exists("TukTuk Message", {"status": "Queued"}):
+	# A payment's receipt waits on its transaction row until the sender makes its message.
+	if frappe.db.exists("TukTuk Message", {"status": "Queued"}) or frappe.db.exists(
+		"TukTuk Transaction", {"receipt_pending": 1}
+	):
 		enqueue_message_job()
 	return {"reminders": reminders, "summaries": summaries}
 

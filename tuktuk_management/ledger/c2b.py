@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tuktuk_management.daraja import models
-from tuktuk_management.ledger import accounts, messages
+from tuktuk_management.ledger import accounts, receipts
 from tuktuk_management.ledger.c2b_routing import (  # routing names stay importable from here
 	PAYMENT,
 	REPAYMENT,
@@ -63,6 +63,8 @@ _TRANSACTION_COLUMNS = (
 	"deposit_contribution",
 	"callback_log",
 	"unallocated_reason",
+	"receipt_text",  # the SMS receipt's outbox entry (ledger/receipts.py): no INSERT of its own
+	"receipt_pending",
 )
 _INSERT_TRANSACTION = insert_statement("TukTuk Transaction", _TRANSACTION_COLUMNS)
 
@@ -83,7 +85,7 @@ class C2BOutcome:
 	payout: str | None = None
 	reason: str = ""
 	already_handled: bool = False
-	message: str | None = None  # the idempotency key of the receipt queued with it (SMS)
+	message: str | None = None  # the key of its SMS receipt (made into a message by the sender)
 
 
 def decide_validation(db: Database, body: bytes | str | dict, settings: LedgerSettings) -> tuple[str, str]:
@@ -291,6 +293,10 @@ class _Plan:
 			message=message if self.driver else None,
 		)
 
+	def receipt_inputs(self) -> tuple:
+		"""What the receipt's text is rendered from (see :func:`receipts.receipt_text`)."""
+		return (self.driver, self.route.kind, self.split, self.target_kes)
+
 	def transaction_fields(self) -> tuple:
 		"""``transaction_type, payment_status, driver, target_contribution, driver_share,
 		deposit_contribution, unallocated_reason`` of the TukTuk Transaction."""
@@ -345,10 +351,12 @@ def _insert_transaction(
 	"""Insert the planned TukTuk Transaction: the payment's first write, before the driver's lock.
 
 	Its unique TransID makes a concurrent redelivery wait here (or fail with a duplicate key),
-	not on the driver row.
+	not on the driver row. With receipts on, a payment to a driver carries its SMS receipt
+	(``receipt_text``, ``receipt_pending``): the receipt costs no statement of its own.
 	"""
 	callback, planned = prepared.callback, prepared.plan
 	kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason = planned.transaction_fields()
+	receipt = receipts.receipt_text(planned, callback.TransID, settings=settings)
 	db.sql(
 		_INSERT_TRANSACTION,
 		(
@@ -367,6 +375,8 @@ def _insert_transaction(
 			deposit_kes,
 			callback_log,
 			reason,
+			receipt,
+			1 if receipt else 0,
 		),
 	)
 
@@ -384,9 +394,9 @@ def _post_payment(
 
 	Before the lock (the plan comes from the route and the driver's row read with it, no lock):
 	insert the payout. Under the lock: plan again from the locked row; in the rare case the plan
-	changed (another payment crossed the target, the driver was deactivated or moved) correct the
-	transaction and the payout; then post the voucher and move the caches. The commit (the
-	caller's) ends the lock.
+	changed (another payment crossed the target or moved the balance, the driver was deactivated
+	or moved) correct the transaction (its receipt too) and the payout; then post the voucher and
+	move the caches. The commit (the caller's) ends the lock.
 	"""
 	step = on_step or (lambda _name: None)
 	step("transaction_inserted")
@@ -395,10 +405,6 @@ def _post_payment(
 	payout = _insert_payout(db, planned, trans_id, now=now, user=user) if planned.payout_kes else None
 	if payout:
 		step("payout_queued")
-	receipt = None
-	if settings.sms_receipts_enabled and planned.driver:  # SMS outbox row, one INSERT, before the lock
-		receipt = messages.queue_receipt(db, planned, trans_id, settings=settings, now=now, user=user)
-		step("receipt_queued")
 
 	locked = LockedDrivers()
 	locked_row = None
@@ -408,10 +414,15 @@ def _post_payment(
 		locked, route = lock_route(db, route, now.date())
 		locked_row = locked.rows.get(route.driver)
 	plan = _plan(route, locked_row, amount_kes, settings)
-	if plan.transaction_fields() != planned.transaction_fields():
-		payout = _correct(db, trans_id, plan, payout, now=now, user=user, step=step)
-	if receipt and (plan.split, plan.target_kes) != (planned.split, planned.target_kes):
-		receipt = messages.correct_receipt(db, receipt, plan, trans_id, settings=settings)
+	fields_changed = plan.transaction_fields() != planned.transaction_fields()
+	if fields_changed or (
+		settings.sms_receipts_enabled and plan.receipt_inputs() != planned.receipt_inputs()
+	):
+		receipt_text = receipts.receipt_text(plan, trans_id, settings=settings)
+		payout = _correct(
+			db, trans_id, plan, payout, receipt_text, fields_changed, now=now, user=user, step=step
+		)
+	receipt = receipts.receipt_key(trans_id) if settings.sms_receipts_enabled and plan.driver else None
 
 	driver, split = plan.driver, plan.split
 	lines = [PostingLine(accounts.PAYBILL, debit_kes=amount_kes)]
@@ -446,12 +457,15 @@ def _correct(
 	trans_id: str,
 	plan: _Plan,
 	payout: str | None,
+	receipt_text: str | None,
+	fields_changed: bool,
 	*,
 	now: datetime,
 	user: str,
 	step: Callable[[str], None],
 ) -> str | None:
-	"""Bring the transaction and payout written before the lock in line with the locked ``plan``.
+	"""Bring the transaction (with its receipt) and payout written before the lock in line with the
+	locked ``plan``: one UPDATE of the transaction, the payout only if ``fields_changed``.
 
 	Both rows were inserted by this transaction and nobody has seen them; returns the payout's
 	name, or None when the locked plan pays nothing out.
@@ -459,10 +473,15 @@ def _correct(
 	(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason) = plan.transaction_fields()
 	db.sql(
 		"""update `tabTukTuk Transaction` set transaction_type = %s, payment_status = %s, driver = %s,
-		target_contribution = %s, driver_share = %s, deposit_contribution = %s, unallocated_reason = %s
-		where name = %s""",
-		(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason, trans_id),
+		target_contribution = %s, driver_share = %s, deposit_contribution = %s, unallocated_reason = %s,
+		receipt_text = %s, receipt_pending = %s where name = %s""",
+		(
+			*(kind, payment_status, driver, target_kes, share_kes, deposit_kes, reason),
+			*(receipt_text, 1 if receipt_text else 0, trans_id),
+		),
 	)
+	if not fields_changed:
+		return payout
 	if payout and plan.payout_kes:
 		db.sql(
 			"update `tabTukTuk Payout` set driver = %s, amount = %s where name = %s",

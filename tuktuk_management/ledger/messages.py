@@ -1,7 +1,8 @@
 """Driver messages (SMS) as an outbox: TukTuk Message rows written with what causes them (DESIGN §9).
 
-A message is one INSERT in the transaction of the event it reports (a payment's receipt is written
-by :mod:`tuktuk_management.ledger.c2b` next to the payout row), keyed by an idempotency key
+A message is one INSERT in the transaction of the event it reports (a payment's receipt is the one
+exception: it is written on the payment's own row and made into a message by the SMS sender, see
+:mod:`tuktuk_management.ledger.receipts`), keyed by an idempotency key
 (``receipt:<TransID>``, ``reminder:<driver>:<date>:<slot>``, ``summary:<driver>:<date>``,
 ``payout-sent:<payout>``, ``broadcast:<id>:<driver>``): a second message with the same key is
 never written. Nothing here talks to a gateway; :mod:`tuktuk_management.ledger.sms` sends the
@@ -167,7 +168,7 @@ class NewMessage:
 
 
 @lru_cache(maxsize=16)
-def _insert_messages(rows: int) -> str:
+def insert_messages(rows: int) -> str:
 	"""INSERT of ``rows`` messages; a row whose idempotency key exists is left as it is.
 
 	``on duplicate key update`` with a no-op rather than ``insert ignore``: only a duplicate key is
@@ -184,7 +185,8 @@ def _insert_messages(rows: int) -> str:
 	)
 
 
-def _row_values(message: NewMessage, at, user: str) -> tuple:
+def row_values(message: NewMessage, at, user: str, *, queued_at=None) -> tuple:
+	"""The values of one message for :func:`insert_messages`; ``queued_at`` defaults to ``at``."""
 	assert message.kind in MessageKind.ALL, message.kind
 	assert message.driver and message.key
 	return (
@@ -198,7 +200,7 @@ def _row_values(message: NewMessage, at, user: str) -> tuple:
 		message.key[:140],
 		message.text[:TEXT_CHARS_MAX],
 		message.transaction,
-		at,
+		queued_at or at,
 	)
 
 
@@ -221,47 +223,11 @@ def _flush(db: Database, batch: list[NewMessage], at, user: str) -> int:
 		return 0
 	values: list = []
 	for message in batch:
-		values += _row_values(message, at, user)
-	db.sql(_insert_messages(len(batch)), tuple(values))
+		values += row_values(message, at, user)
+	db.sql(insert_messages(len(batch)), tuple(values))
 	count = len(batch)
 	batch.clear()
 	return count
-
-
-def queue_receipt(
-	db: Database, plan, trans_id: str, *, settings: LedgerSettings, now: datetime, user: str
-) -> str:
-	"""The payment's receipt: ONE INSERT (key ``receipt:<TransID>``) in the payment's transaction.
-
-	plan: the C2B plan (``driver``, ``route.kind``, ``split``, ``target_kes``; see
-	:mod:`tuktuk_management.ledger.c2b`). Returns the key. A template that fails to render falls
-	back to the default template: a bad template never stops a payment.
-	"""
-	key = f"receipt:{trans_id}"
-	text = _receipt_text(settings, receipt_figures(trans_id, plan.route.kind, plan.split, plan.target_kes))
-	message = NewMessage(plan.driver, MessageKind.RECEIPT, key, text, trans_id)
-	db.sql(_insert_messages(1), _row_values(message, sql_datetime(now), user))
-	return key
-
-
-def _receipt_text(settings: LedgerSettings, figures: dict) -> str:
-	"""The receipt from the settings' template, or from the default one when it fails to render."""
-	try:
-		return render(settings.sms_receipt_template or DEFAULT_RECEIPT_TEMPLATE, figures)
-	except TemplateInvalid:
-		return render(DEFAULT_RECEIPT_TEMPLATE, figures)
-
-
-def correct_receipt(db: Database, key: str, plan, trans_id: str, *, settings: LedgerSettings) -> str | None:
-	"""Under the driver's lock, when another payment moved the balance between the unlocked read and
-	the lock: re-render the receipt from the locked ``plan`` (its key), or delete it when the locked
-	plan pays the driver nothing (suspense: None)."""
-	if not plan.driver:
-		db.sql(f"delete from `tab{MESSAGE_DOCTYPE}` where idempotency_key = %s", (key,))
-		return None
-	text = _receipt_text(settings, receipt_figures(trans_id, plan.route.kind, plan.split, plan.target_kes))
-	db.sql(f"update `tab{MESSAGE_DOCTYPE}` set text = %s where idempotency_key = %s", (text, key))
-	return key
 
 
 # --- reminders, summaries, broadcasts ---------------------------------------------------------------

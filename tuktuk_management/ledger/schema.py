@@ -18,7 +18,14 @@ COMPOSITE_INDEXES: dict[str, list[tuple[str, ...]]] = {
 	],
 	# Collections per day and the suspense list (ledger/figures.py); a driver's latest payments
 	# (the driver form and the driver portal) without sorting all of the driver's payments.
-	"TukTuk Transaction": [("timestamp",), ("payment_status", "timestamp"), ("driver", "timestamp")],
+	# (receipt_pending, creation): the SMS sender finds the receipts waiting to be made into TukTuk
+	# Messages, oldest first, without reading every payment (ledger/receipts.py).
+	"TukTuk Transaction": [
+		("timestamp",),
+		("payment_status", "timestamp"),
+		("driver", "timestamp"),
+		("receipt_pending", "creation"),
+	],
 	# A driver's latest payouts (the driver portal, ledger/portal.py).
 	# (driver, status): what of a driver's payable is free (ledger/owed/available.py), a locking
 	# read of the driver's open payouts only, not of every payout they ever had.

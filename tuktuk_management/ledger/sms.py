@@ -1,6 +1,8 @@
 """Sending Queued TukTuk Messages through an SMS gateway, after commit, with bounded retries.
 
-:func:`send_queued` is three units of work, like a payout send: claim a batch (``FOR UPDATE SKIP
+:func:`send_queued` first makes the pending payment receipts into Queued messages
+(:func:`tuktuk_management.ledger.receipts.materialize_receipts`; commit), then three units of
+work, like a payout send: claim a batch (``FOR UPDATE SKIP
 LOCKED`` on the message rows only, never a driver row; status Sending, attempts + 1; commit), call
 the gateway for each message with no transaction open and no lock held, record every reply
 (Sent, or Queued again with a backoff, or Failed after the settings' attempts; commit). A message
@@ -32,6 +34,7 @@ from typing import Protocol
 from tuktuk_management.daraja.errors import normalize_msisdn
 from tuktuk_management.ledger.database import Database
 from tuktuk_management.ledger.messages import MESSAGE_DOCTYPE, RETRY_BASE, MessageSettings, MessageStatus
+from tuktuk_management.ledger.receipts import materialize_receipts
 from tuktuk_management.ledger.rows import sql_datetime
 
 BATCH_MAX = 100
@@ -118,6 +121,7 @@ class SendSummary:
 	failed: int = 0
 	skipped: int = 0
 	quiet: bool = False
+	materialized: int = 0
 
 	def as_dict(self) -> dict:
 		return {
@@ -126,6 +130,7 @@ class SendSummary:
 			"failed": self.failed,
 			"skipped": self.skipped,
 			"quiet": self.quiet,
+			"materialized": self.materialized,
 		}
 
 
@@ -151,14 +156,21 @@ def send_queued(
 	settings: MessageSettings,
 	clock: Callable[[], datetime],
 	batch_max: int = BATCH_MAX,
+	user: str = "Administrator",
 ) -> SendSummary:
-	"""Send up to ``batch_max`` due Queued messages; the counts of what happened.
+	"""Make pending receipts into messages, then send up to ``batch_max`` due Queued messages; the
+	counts of what happened (``materialized``: receipts made into messages by this call).
 
-	clock: naive site time (quiet hours, the day of the daily cap, timestamps). Commits twice (the
-	claim, the record) through ``commit``; the gateway is called in between with nothing locked.
+	clock: naive site time (quiet hours, the day of the daily cap, timestamps). Commits after the
+	receipts (even in quiet hours or with SMS off: the messages then wait, as any Queued one), then
+	twice (the claim, the record) through ``commit``; the gateway is called in between with nothing
+	locked. user: the owner of the receipt messages it makes.
 	"""
 	summary = SendSummary()
 	now = clock()
+	summary.materialized = materialize_receipts(db, now=now, user=user)
+	if summary.materialized:
+		commit()
 	if not settings.enabled:
 		return summary
 	if settings.is_quiet(now.time()):
@@ -194,7 +206,7 @@ def send_until_idle(
 	batches, last_activity = 0, time.monotonic()
 	while batches < batches_max:
 		summary = send_queued(db, gateway, commit=commit, settings=settings, clock=clock)
-		for name in ("sent", "retrying", "failed", "skipped"):
+		for name in ("sent", "retrying", "failed", "skipped", "materialized"):
 			setattr(total, name, getattr(total, name) + getattr(summary, name))
 		total.quiet = summary.quiet
 		if summary.quiet:

@@ -3,7 +3,7 @@
     bench --site SITE execute tuktuk_management.tests.receipts_profile.run --kwargs '{"blocks": 20}'
 
 A TEST site only: every call is a real 100 KES payment (committed) to a new vehicle and driver
-(its Queued receipts are deleted at the end).
+(its receipts are not left to send: Queued ones deleted, pending ones cleared at the end).
 Blocks of ``per_block`` payments alternate receipts off / on (which goes first alternates too);
 each payment goes through ``api.c2b.confirmation`` as Frappe's request handler calls it (a werkzeug
 request, the token check, the raw-first store and its commit, the payment, the end-of-request
@@ -82,8 +82,12 @@ def run(blocks: int = 20, per_block: int = 20, profile: bool = False) -> None:
 	finally:
 		frappe.db.sql = counting.original
 		frappe.db.set_single_value("TukTuk Settings", dict(was))
-		# Its receipts are not for sending (no real driver): removed, not left Queued.
+		# Its receipts are not for sending (no real driver): removed, not left Queued or pending.
 		frappe.db.delete("TukTuk Message", {"driver": driver, "status": "Queued"})
+		frappe.db.sql(
+			"update `tabTukTuk Transaction` set receipt_pending = 0 where driver = %s and receipt_pending = 1",
+			(driver,),
+		)
 		frappe.db.commit()
 	if profile:
 		for variant, profiler in profiles.items():

@@ -3,7 +3,9 @@
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
+from frappe.utils import now_datetime
 
+from tuktuk_management.ledger import receipts
 from tuktuk_management.tests.factories import apply_payment, make_driver, make_vehicle
 
 SETTINGS = "TukTuk Settings"
@@ -25,6 +27,17 @@ class TestTukTukMessage(FrappeTestCase):
 		driver = make_driver(vehicle.name, fare_percentage=50)
 		outcome = apply_payment(vehicle.mpesa_account, "100")
 		self.assertEqual(outcome.message, f"receipt:{outcome.trans_id}")
+		# The payment wrote no message: its own row carries the receipt until the sender makes it.
+		self.assertFalse(frappe.db.exists("TukTuk Message", {"idempotency_key": outcome.message}))
+		pending, text = frappe.db.get_value(
+			"TukTuk Transaction", outcome.trans_id, ["receipt_pending", "receipt_text"]
+		)
+		self.assertEqual(pending, 1)
+		self.assertIn("KES 100 received", text)
+		while receipts.materialize_receipts(frappe.db, now=now_datetime()):  # the sender's first step
+			pass
+		self.assertEqual(frappe.db.get_value("TukTuk Transaction", outcome.trans_id, "receipt_pending"), 0)
+		self.assertEqual(frappe.db.count("TukTuk Message", {"idempotency_key": outcome.message}), 1)
 		message = frappe.get_doc("TukTuk Message", {"idempotency_key": outcome.message})
 		self.assertEqual((message.driver, message.kind, message.status), (driver.name, "Receipt", "Queued"))
 		self.assertIn("KES 100 received", message.text)
