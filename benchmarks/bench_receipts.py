@@ -139,6 +139,55 @@ def interleaved(db_url: str | None, *, drivers: int, payments: int, label: str) 
 	}
 
 
+def interleaved_same_database(db_url: str | None, *, drivers: int, payments: int, label: str) -> dict:
+	"""Per payment, off and on alternating in ONE database, to the same drivers: the receipts switch
+	is flipped (and committed) between payments, untimed. Two databases can differ by more than the
+	receipt costs (their pages sit differently in the buffer pool); one database cannot."""
+	rng = random.Random(17)
+	seconds: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+	with common.throwaway_database(db_url, label) as url:
+		accounts = common.make_fleet(url, drivers)
+		with MariaDB(url) as db:
+			set_single_value(db, SETTINGS_DOCTYPE, "sms_enabled", 1)
+			db.commit()
+		db = CountingMariaDB(url)
+		statements = {variant: 0 for variant in VARIANTS}
+		try:
+			for index in range(-50, payments):  # the first 50 of each warm up, not counted
+				account_number = rng.randrange(drivers)
+				order = VARIANTS if index % 2 else tuple(reversed(VARIANTS))
+				for variant in order:
+					set_single_value(db, SETTINGS_DOCTYPE, "sms_receipts_enabled", int(variant == "on"))
+					db.commit()
+					body = common.confirmation_body(
+						f"S{variant[1].upper()}{index + 50:08d}", accounts[account_number]
+					)
+					before = db.statements
+					started = time.perf_counter()
+					status = handle_confirmation(db, body, source_ip="bench")
+					elapsed = time.perf_counter() - started
+					assert status == "Processed", status
+					if index >= 0:
+						seconds[variant].append(elapsed)
+						statements[variant] += db.statements - before
+			messages = materialized(db)
+		finally:
+			db.close()
+	assert messages == payments + 50, messages  # one receipt per payment made with receipts on
+	median_ms = {variant: common.median(values) * 1000 for variant, values in seconds.items()}
+	return {
+		"off_ms": round(median_ms["off"], 3),
+		"on_ms": round(median_ms["on"], 3),
+		"ratio_on_to_off": round(median_ms["off"] / median_ms["on"], 3),
+		"statements_off": statements["off"] / payments,
+		"statements_on": statements["on"] / payments,
+		"under_lock_off": float("nan"),
+		"under_lock_on": float("nan"),
+		"payments": payments,
+		"drivers": drivers,
+	}
+
+
 def materialized(db) -> int:
 	"""Make every pending receipt into its TukTuk Message as the SMS sender does (batches, each
 	committed); the number of receipt messages then."""
@@ -153,6 +202,12 @@ def run_interleaved(db_url: str | None, quick: bool) -> dict:
 	result = {
 		"interleaved hot": interleaved(db_url, drivers=1, payments=payments, label="rcpt_il_hot"),
 		"interleaved spread": interleaved(db_url, drivers=1000, payments=payments, label="rcpt_il_spread"),
+		"one database, hot": interleaved_same_database(
+			db_url, drivers=1, payments=payments, label="rcpt_one_hot"
+		),
+		"one database, spread": interleaved_same_database(
+			db_url, drivers=1000, payments=payments, label="rcpt_one_spread"
+		),
 	}
 	common.print_table(
 		"Single payments with SMS receipts off and on, alternating in one process (medians)",
