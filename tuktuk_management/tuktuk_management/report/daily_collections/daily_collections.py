@@ -31,7 +31,6 @@ def execute(filters: dict | None = None):
 
 
 def columns() -> list[dict]:
-	currency = {"fieldtype": "Currency", "width": 120}
 	return [
 		{"fieldname": "business_date", "label": _("Date"), "fieldtype": "Date", "width": 110},
 		{
@@ -48,6 +47,14 @@ def columns() -> list[dict]:
 			"options": "TukTuk Driver",
 			"width": 110,
 		},
+		*split_columns(),
+	]
+
+
+def split_columns() -> list[dict]:
+	"""The count and split columns of a collections row (shared with Vehicle Collections)."""
+	currency = {"fieldtype": "Currency", "width": 120}
+	return [
 		{"fieldname": "payments_count", "label": _("Payments"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "amount", "label": _("Amount"), **currency},
 		{"fieldname": "target_contribution", "label": _("Target Contribution"), **currency, "width": 150},
@@ -62,12 +69,7 @@ def row_for_desk(row: dict) -> dict:
 		"business_date": row["business_date"],
 		"tuktuk": row["tuktuk"],
 		"driver": row["driver"],
-		"payments_count": row["payments_count"],
-		"amount": row["amount_kes"],
-		"target_contribution": row["target_contribution_kes"],
-		"driver_share": row["driver_share_kes"],
-		"deposit_contribution": row["deposit_contribution_kes"],
-		"unallocated": row["unallocated_kes"],
+		**split_values(row),
 	}
 
 
@@ -112,3 +114,15 @@ def summary(days: list[figures.DayCollections]) -> list[dict]:
 			"indicator": "Orange",
 		},
 	]
+
+
+def split_values(row: dict) -> dict:
+	"""The count and split values of a collections row (whole KES), for :func:`split_columns`."""
+	return {
+		"payments_count": row["payments_count"],
+		"amount": row["amount_kes"],
+		"target_contribution": row["target_contribution_kes"],
+		"driver_share": row["driver_share_kes"],
+		"deposit_contribution": row["deposit_contribution_kes"],
+		"unallocated": row["unallocated_kes"],
+	}

@@ -10,6 +10,10 @@ from frappe import _
 from frappe.utils import add_days, getdate, nowdate
 
 from tuktuk_management.ledger import vehicle_figures
+from tuktuk_management.tuktuk_management.report.daily_collections.daily_collections import (
+	split_columns,
+	split_values,
+)
 
 DEFAULT_DAYS = 7
 
@@ -34,7 +38,6 @@ def execute(filters: dict | None = None):
 
 
 def columns(each_payment: bool = False) -> list[dict]:
-	currency = {"fieldtype": "Currency", "width": 120}
 	payment = [
 		{"fieldname": "paid_at", "label": _("Paid At"), "fieldtype": "Datetime", "width": 160},
 		{
@@ -70,12 +73,7 @@ def columns(each_payment: bool = False) -> list[dict]:
 			"options": "TukTuk Substitution",
 			"width": 110,
 		},
-		{"fieldname": "payments_count", "label": _("Payments"), "fieldtype": "Int", "width": 90},
-		{"fieldname": "amount", "label": _("Amount"), **currency},
-		{"fieldname": "target_contribution", "label": _("Target Contribution"), **currency, "width": 150},
-		{"fieldname": "driver_share", "label": _("Driver Share"), **currency},
-		{"fieldname": "deposit_contribution", "label": _("Deposit"), **currency},
-		{"fieldname": "unallocated", "label": _("Unallocated"), **currency},
+		*split_columns(),
 	]
 
 
@@ -88,10 +86,5 @@ def row_for_desk(row: dict) -> dict:
 		"driver": row["driver"],
 		"paid_as": _(row["paid_as"]),
 		"substitution": row["substitution"],
-		"payments_count": row["payments_count"],
-		"amount": row["amount_kes"],
-		"target_contribution": row["target_contribution_kes"],
-		"driver_share": row["driver_share_kes"],
-		"deposit_contribution": row["deposit_contribution_kes"],
-		"unallocated": row["unallocated_kes"],
+		**split_values(row),
 	}
