@@ -32,7 +32,16 @@ from tuktuk_management.ledger.rows import insert_statement, new_name, sql_dateti
 SAVEPOINT = "tuktuk_withdrawal"
 TERMINATED = "Terminated"
 REASON_CHARS_MAX = 1_000
-_COLUMNS = ("driver", "amount_kes", "source", "status", "requested_at", "requested_by", "sweep_date")
+_COLUMNS = (
+	"driver",
+	"amount_kes",
+	"source",
+	"status",
+	"requested_at",
+	"requested_by",
+	"sweep_date",
+	"reason",
+)
 _INSERT_REQUEST = insert_statement(REQUEST_DOCTYPE, _COLUMNS)
 
 
@@ -89,8 +98,10 @@ def insert_request(
 	user: str,
 	name: str | None = None,
 	sweep_date=None,
+	reason: str = "",
 ) -> str:
-	"""Insert a request row (the caller holds the driver lock); its name."""
+	"""Insert a request row (the caller holds the driver lock); its name. ``reason``: why (Pay now),
+	cut to ``REASON_CHARS_MAX`` characters; empty for none."""
 	assert source in WithdrawalSource.ALL and status in WithdrawalStatus.ALL
 	name = name or new_name()
 	db.sql(
@@ -104,6 +115,7 @@ def insert_request(
 			sql_datetime(now),
 			user,
 			sweep_date,
+			reason.strip()[:REASON_CHARS_MAX] or None,
 		),
 	)
 	return name
@@ -334,12 +346,8 @@ def pay_now(
 			status=WithdrawalStatus.REQUESTED,
 			now=now,
 			user=user,
+			reason=reason,
 		)
-		if reason.strip():
-			db.sql(
-				f"update `tab{REQUEST_DOCTYPE}` set reason = %s where name = %s",
-				(reason.strip()[:REASON_CHARS_MAX], name),
-			)
 		step("request_inserted")
 		payout = queue_payout(db, driver=driver, amount_kes=amount, transaction=None, now=now, user=user)
 		step("payout_queued")
