@@ -9,31 +9,16 @@
 //     --url http://i7.localhost:8007 --password admin --driver D000001 --out docs/screenshots
 //
 // A *.localhost host name is mapped to 127.0.0.1 inside Chromium.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, option, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
+const { base, out } = siteAndOut();
 const user = option("user", "Administrator");
 const password = option("password", "admin");
 const driver = option("driver", "D000001");
-const out = option("out", "docs/screenshots");
-const executablePath = option("chromium", "/usr/bin/chromium");
-const host = new URL(base).hostname;
 
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath,
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
 
 // A tall window instead of a full-page capture: the desk's sticky header then stays on top.
@@ -41,19 +26,7 @@ async function tall(height) {
 	await page.setViewportSize({ width: 1440, height });
 }
 
-await page.goto(`${base}/login`);
-const login = await page.evaluate(
-	async ([usr, pwd]) => {
-		const response = await fetch("/api/method/login", {
-			method: "POST",
-			headers: { "Content-Type": "application/json", Accept: "application/json" },
-			body: JSON.stringify({ usr, pwd }),
-		});
-		return response.status;
-	},
-	[user, password]
-);
-if (login !== 200) throw new Error(`login failed: HTTP ${login}`);
+await login(page, base, user, password);
 
 async function settle(ms = 2500) {
 	await page.waitForLoadState("networkidle").catch(() => {});

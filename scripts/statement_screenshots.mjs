@@ -8,41 +8,17 @@
 //   npm install --prefix /tmp/shots playwright-core
 //   NODE_PATH=/tmp/shots/node_modules node scripts/statement_screenshots.mjs \
 //     --url http://i15.localhost:8004 --password admin --import IMPORT_NAME --out docs/screenshots
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, option, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
+const { base, out } = siteAndOut();
 const password = option("password", "admin");
 const statementImport = option("import", "");
-const out = option("out", "docs/screenshots");
-const executablePath = option("chromium", "/usr/bin/chromium");
-const host = new URL(base).hostname;
 
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath,
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
-await page.goto(`${base}/login`);
-const login = await page.evaluate(async (pwd) => {
-	const response = await fetch("/api/method/login", {
-		method: "POST",
-		headers: { "Content-Type": "application/json", Accept: "application/json" },
-		body: JSON.stringify({ usr: "Administrator", pwd }),
-	});
-	return response.status;
-}, password);
-if (login !== 200) throw new Error(`login failed: HTTP ${login}`);
+await login(page, base, "Administrator", password);
 
 async function shot(name, height) {
 	await page.setViewportSize({ width: 1440, height });

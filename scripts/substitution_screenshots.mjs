@@ -6,40 +6,17 @@
 //     --url http://route.localhost:8001 --password admin --from 2026-11-29 --to 2026-11-29 --out docs/screenshots
 //
 // The site needs a substitution of TT001 (see docs/substitutes-and-vehicles.md).
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launchChromium, login, option, siteAndOut } from "./browser.mjs";
 
-function option(name, fallback) {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-const base = option("url", "http://localhost:8000").replace(/\/$/, "");
+const { base, out } = siteAndOut();
 const password = option("password", "admin");
 const fromDate = option("from", "");
-const out = option("out", "docs/screenshots");
-const host = new URL(base).hostname;
 
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-	executablePath: option("chromium", "/usr/bin/chromium"),
-	args: ["--no-sandbox", `--host-resolver-rules=MAP ${host} 127.0.0.1`],
-});
+const browser = await launchChromium(base);
 const page = await browser.newPage({ viewport: { width: 1440, height: 820 }, deviceScaleFactor: 1 });
-await page.goto(`${base}/login`);
-const status = await page.evaluate(async (pwd) => {
-	const response = await fetch("/api/method/login", {
-		method: "POST",
-		headers: { "Content-Type": "application/json", Accept: "application/json" },
-		body: JSON.stringify({ usr: "Administrator", pwd }),
-	});
-	return response.status;
-}, password);
-if (status !== 200) throw new Error(`login failed: HTTP ${status}`);
+await login(page, base, "Administrator", password);
 
 async function settle(ms = 2500) {
 	await page.waitForLoadState("networkidle").catch(() => {});
