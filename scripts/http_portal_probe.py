@@ -346,10 +346,15 @@ class Client:
 			f"{self.base}/api/method/login", data={"usr": user, "pwd": PASSWORD}, timeout=60
 		)
 		reply.raise_for_status()
-		page = self.session.get(f"{self.base}/driver", timeout=60).text
-		token = re.search(r'csrf_token\s*=\s*"([^"]+)"', page)
-		if token:
-			self.session.headers["X-Frappe-CSRF-Token"] = token.group(1)
+		# The session's CSRF token, as the portal's own forms send it (/driver/requests carries it in
+		# data-csrf); without it every POST below would be refused before any row rule is reached.
+		page = self.session.get(f"{self.base}/driver/requests", timeout=60).text
+		token = re.search(r'data-csrf="([^"]+)"', page) or re.search(r'csrf_token\s*=\s*"([^"]+)"', page)
+		if not token:
+			raise SystemExit(
+				f"no CSRF token on /driver/requests for {user}: the POST checks would prove nothing"
+			)
+		self.session.headers["X-Frappe-CSRF-Token"] = token.group(1)
 
 	def call(self, verb: str, path: str, params: dict) -> tuple[int, str]:
 		try:
